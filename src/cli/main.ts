@@ -1,0 +1,97 @@
+/**
+ * Node command-line runner of the browser pipeline (onnxruntime-web's wasm backend), for
+ * scripting and as the reference the browser tests compare against.
+ *
+ *   cli tokenize --model DIR "some text"
+ *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { encode as encodePng } from 'fast-png';
+import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
+import { TextToImagePipeline } from '../pipeline/text-to-image.ts';
+import { directorySource, nodeSessionFactory } from './node-model.ts';
+
+const USAGE = `usage:
+  cli tokenize --model DIR "some text"
+  cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function integerOption(value: string | undefined, name: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) fail(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n)) fail(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function tokenize(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { model: { type: 'string' } }, allowPositionals: true });
+  if (!values.model) fail('--model is required');
+  if (positionals.length !== 1) fail('tokenize takes exactly one text argument');
+  const { tokenizer, tokenizer2 } = await loadTokenizers(directorySource(values.model));
+  const text = positionals[0] as string;
+  process.stdout.write(`${JSON.stringify({ input_ids: tokenizer.encode(text), input_ids_2: tokenizer2.encode(text) })}\n`);
+}
+
+async function generate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (!values.model) fail('--model is required');
+  if (values.prompt === undefined) fail('--prompt is required');
+  if (!values.out) fail('--out is required');
+  const params = {
+    prompt: values.prompt,
+    seed: integerOption(values.seed, 'seed'),
+    steps: integerOption(values.steps, 'steps', 1),
+    width: integerOption(values.width, 'width', 512),
+    height: integerOption(values.height, 'height', 512),
+  };
+
+  const loadStart = performance.now();
+  const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory);
+  const loadMs = performance.now() - loadStart;
+  try {
+    const image = await new TextToImagePipeline(model).generate(params);
+    const png = encodePng({ width: image.width, height: image.height, data: image.pixels, channels: 4, depth: 8 });
+    await writeFile(values.out, png);
+    process.stdout.write(
+      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, loadMs, timings: image.timings })}\n`,
+    );
+  } finally {
+    await model.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'tokenize':
+      return tokenize(rest);
+    case 'generate':
+      return generate(rest);
+    default:
+      fail(command ? `unknown command ${command}` : 'no command given');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

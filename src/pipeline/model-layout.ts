@@ -1,0 +1,21 @@
+/**
+ * File layout of a standard diffusers/optimum ONNX export of SDXL, relative to the model's
+ * base URL or directory. Both the app and the Node runner read models through these paths.
+ */
+export const MODEL_FILES = {
+  tokenizerVocab: 'tokenizer/vocab.json',
+  tokenizerMerges: 'tokenizer/merges.txt',
+  tokenizerSpecialTokens: 'tokenizer/special_tokens_map.json',
+  tokenizer2Vocab: 'tokenizer_2/vocab.json',
+  tokenizer2Merges: 'tokenizer_2/merges.txt',
+  tokenizer2SpecialTokens: 'tokenizer_2/special_tokens_map.json',
+  textEncoder: 'text_encoder/model.onnx',
+  textEncoder2: 'text_encoder_2/model.onnx',
+  unet: 'unet/model.onnx',
+  vaeDecoder: 'vae_decoder/model.onnx',
+  vaeEncoder: 'vae_encoder/model.onnx',
+} as const;
+
+/** The graphs of a model set, in the order a text-to-image run needs them. */
+export const GRAPH_NAMES = ['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder'] as const;
+export type GraphName = (typeof GRAPH_NAMES)[number];

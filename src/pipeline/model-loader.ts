@@ -1,0 +1,171 @@
+import type { GraphSession } from './graph-session.ts';
+import { MODEL_FILES, type GraphName } from './model-layout.ts';
+import { externalDataFiles } from './onnx/inspect.ts';
+import { ModelFormatError } from './tensors.ts';
+import type { SdxlModel } from './text-to-image.ts';
+import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
+
+/** Where model files come from: a URL (browser fetch) or a directory (Node). */
+export interface ModelSource {
+  /** Full location of a file, for messages. */
+  locate(path: string): string;
+  readText(path: string): Promise<string>;
+  readBytes(path: string, onProgress?: (loadedBytes: number, totalBytes: number) => void): Promise<Uint8Array>;
+}
+
+export interface ExternalDataFile {
+  /** The name the graph refers to (its external-data `location`). */
+  path: string;
+  data: Uint8Array;
+}
+
+/** Creates a runnable session for a graph; the host decides the runtime and EP. */
+export type SessionFactory = (graph: GraphName, model: Uint8Array, externalData: ExternalDataFile[]) => Promise<GraphSession>;
+
+export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
+
+export type ModelDtype = 'float32' | 'float16';
+
+export interface LoadedModel extends SdxlModel {
+  dtype: ModelDtype;
+  release(): Promise<void>;
+}
+
+const GRAPH_FILES: Record<GraphName, string> = {
+  textEncoder: MODEL_FILES.textEncoder,
+  textEncoder2: MODEL_FILES.textEncoder2,
+  unet: MODEL_FILES.unet,
+  vaeDecoder: MODEL_FILES.vaeDecoder,
+};
+
+const DEFAULT_PAD = { tokenizer: '<|endoftext|>', tokenizer2: '!' };
+
+/** special_tokens_map.json writes a token as "text" or as { "content": "text", ... }. */
+function padTokenOf(specialTokens: unknown, fallback: string): string {
+  if (typeof specialTokens !== 'object' || specialTokens === null) return fallback;
+  const pad = (specialTokens as Record<string, unknown>)['pad_token'];
+  if (typeof pad === 'string') return pad;
+  if (typeof pad === 'object' && pad !== null && typeof (pad as { content?: unknown }).content === 'string') {
+    return (pad as { content: string }).content;
+  }
+  return fallback;
+}
+
+async function readJson(source: ModelSource, path: string): Promise<unknown> {
+  const text = await source.readText(path);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ModelFormatError(`${source.locate(path)} is not valid JSON`);
+  }
+}
+
+async function readOptionalJson(source: ModelSource, path: string): Promise<unknown> {
+  try {
+    return await readJson(source, path);
+  } catch (error) {
+    if (error instanceof ModelFormatError) throw error;
+    return null; // absent: use the defaults diffusers ships
+  }
+}
+
+async function loadTokenizer(
+  source: ModelSource,
+  vocabPath: string,
+  mergesPath: string,
+  specialPath: string,
+  defaultPad: string,
+): Promise<ClipTokenizer> {
+  const [vocab, merges, special] = await Promise.all([
+    readJson(source, vocabPath),
+    source.readText(mergesPath),
+    readOptionalJson(source, specialPath),
+  ]);
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) {
+    throw new ModelFormatError(`${source.locate(vocabPath)} is not a token -> id map`);
+  }
+  return new ClipTokenizer({ vocab: vocab as Record<string, number>, merges, padToken: padTokenOf(special, defaultPad) });
+}
+
+export async function loadTokenizers(source: ModelSource): Promise<{ tokenizer: ClipTokenizer; tokenizer2: ClipTokenizer }> {
+  const [tokenizer, tokenizer2] = await Promise.all([
+    loadTokenizer(source, MODEL_FILES.tokenizerVocab, MODEL_FILES.tokenizerMerges, MODEL_FILES.tokenizerSpecialTokens, DEFAULT_PAD.tokenizer),
+    loadTokenizer(source, MODEL_FILES.tokenizer2Vocab, MODEL_FILES.tokenizer2Merges, MODEL_FILES.tokenizer2SpecialTokens, DEFAULT_PAD.tokenizer2),
+  ]);
+  return { tokenizer, tokenizer2 };
+}
+
+function directoryOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash + 1);
+}
+
+/** Reads one graph and the external data files it names, then creates its session. */
+async function loadGraph(
+  source: ModelSource,
+  createSession: SessionFactory,
+  graph: GraphName,
+  onProgress: LoadProgress,
+): Promise<GraphSession> {
+  const modelPath = GRAPH_FILES[graph];
+  const model = await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total));
+  let locations: string[];
+  try {
+    locations = externalDataFiles(model);
+  } catch (error) {
+    throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
+  }
+  const externalData: ExternalDataFile[] = [];
+  for (const location of locations) {
+    if (location.includes('..') || location.startsWith('/')) {
+      throw new ModelFormatError(`${source.locate(modelPath)} names external data outside its folder: ${location}`);
+    }
+    const dataPath = directoryOf(modelPath) + location;
+    const data = await source.readBytes(dataPath, (loaded, total) => onProgress(dataPath, loaded, total));
+    externalData.push({ path: location, data });
+  }
+  return createSession(graph, model, externalData);
+}
+
+/**
+ * Loads tokenizers and the four text-to-image graphs, one graph at a time so that only one
+ * graph's bytes are held in JS memory at once.
+ */
+export async function loadSdxlModel(
+  source: ModelSource,
+  createSession: SessionFactory,
+  onProgress: LoadProgress = () => {},
+): Promise<LoadedModel> {
+  const { tokenizer, tokenizer2 } = await loadTokenizers(source);
+  const sessions: GraphSession[] = [];
+  const load = async (graph: GraphName) => {
+    const session = await loadGraph(source, createSession, graph, onProgress);
+    sessions.push(session);
+    return session;
+  };
+  try {
+    const textEncoder = await load('textEncoder');
+    const textEncoder2 = await load('textEncoder2');
+    const unet = await load('unet');
+    const vaeDecoder = await load('vaeDecoder');
+    const sample = unet.inputs.find((i) => i.name === 'sample');
+    if (!sample || (sample.type !== 'float32' && sample.type !== 'float16')) {
+      throw new ModelFormatError(`${source.locate(GRAPH_FILES.unet)} has no float "sample" input`);
+    }
+    return {
+      tokenizer,
+      tokenizer2,
+      textEncoder,
+      textEncoder2,
+      unet,
+      vaeDecoder,
+      dtype: sample.type,
+      release: async () => {
+        await Promise.all(sessions.map((s) => s.release()));
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(sessions.map((s) => s.release()));
+    throw error;
+  }
+}

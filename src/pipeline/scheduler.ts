@@ -1,0 +1,90 @@
+/**
+ * Euler ancestral sampling as diffusers' EulerAncestralDiscreteScheduler is configured for
+ * SDXL Turbo: 1000 training steps, scaled_linear betas 0.00085..0.012, trailing timestep
+ * spacing, epsilon prediction.
+ */
+
+const TRAIN_STEPS = 1000;
+const BETA_START = 0.00085;
+const BETA_END = 0.012;
+
+/** sigma_t = sqrt((1 - alphabar_t) / alphabar_t) for every training timestep t. */
+function trainingSigmas(): Float64Array {
+  const sigmas = new Float64Array(TRAIN_STEPS);
+  const lo = Math.sqrt(BETA_START);
+  const hi = Math.sqrt(BETA_END);
+  let alphaBar = 1;
+  for (let t = 0; t < TRAIN_STEPS; t++) {
+    const sqrtBeta = lo + ((hi - lo) * t) / (TRAIN_STEPS - 1);
+    alphaBar *= 1 - sqrtBeta * sqrtBeta;
+    sigmas[t] = Math.sqrt((1 - alphaBar) / alphaBar);
+  }
+  return sigmas;
+}
+
+const TRAINING_SIGMAS = trainingSigmas();
+
+/** Trailing spacing: round(arange(1000, 0, -1000/steps)) - 1, e.g. 4 -> [999, 749, 499, 249]. */
+export function trailingTimesteps(steps: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_STEPS) {
+    throw new RangeError(`steps must be an integer in 1..${TRAIN_STEPS}, got ${steps}`);
+  }
+  const stride = TRAIN_STEPS / steps;
+  const timesteps: number[] = [];
+  for (let i = 0; i < steps; i++) timesteps.push(Math.round(TRAIN_STEPS - i * stride) - 1);
+  return timesteps;
+}
+
+export function sigmaAt(timestep: number): number {
+  const sigma = TRAINING_SIGMAS[timestep];
+  if (sigma === undefined) throw new RangeError(`timestep ${timestep} outside 0..${TRAIN_STEPS - 1}`);
+  return sigma;
+}
+
+export interface EulerAncestralPlan {
+  /** The timesteps handed to the UNet, highest first. */
+  timesteps: number[];
+  /** sigma for each timestep, then a final 0. */
+  sigmas: number[];
+  /** Scale of the initial Gaussian noise: sigma_max for trailing spacing. */
+  initNoiseSigma: number;
+}
+
+export function planEulerAncestral(timesteps: number[]): EulerAncestralPlan {
+  const sigmas = [...timesteps.map(sigmaAt), 0];
+  return { timesteps, sigmas, initNoiseSigma: Math.max(...sigmas) };
+}
+
+/** The UNet sees x / sqrt(sigma^2 + 1) (diffusers' scale_model_input). */
+export function modelInputScale(sigma: number): number {
+  return 1 / Math.sqrt(sigma * sigma + 1);
+}
+
+/** Coefficients of one ancestral step from sigma to sigmaNext. */
+export function ancestralStep(sigma: number, sigmaNext: number): { dt: number; sigmaUp: number } {
+  const sigmaUp = Math.sqrt(
+    (sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext)) / (sigma * sigma),
+  );
+  const sigmaDown = Math.sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
+  return { dt: sigmaDown - sigma, sigmaUp };
+}
+
+/**
+ * One Euler ancestral update, in place: with epsilon prediction the derivative
+ * (x - x0) / sigma is eps itself, so x <- x + eps * dt + noise * sigmaUp.
+ * `noise` is only read when sigmaUp > 0 (never on the last step).
+ */
+export function eulerAncestralUpdate(
+  latents: Float32Array,
+  eps: ArrayLike<number>,
+  sigma: number,
+  sigmaNext: number,
+  noise: () => Float32Array,
+): void {
+  const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
+  for (let i = 0; i < latents.length; i++) latents[i] = (latents[i] as number) + (eps[i] as number) * dt;
+  if (sigmaUp > 0) {
+    const n = noise();
+    for (let i = 0; i < latents.length; i++) latents[i] = (latents[i] as number) + (n[i] as number) * sigmaUp;
+  }
+}

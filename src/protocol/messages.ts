@@ -1,0 +1,64 @@
+/**
+ * The page <-> worker protocol: one discriminated union per direction. Both sides import
+ * only this file, so a change to the protocol is a change in one place.
+ */
+import type { TextToImageParams as GenerateParams, StageTimings } from '../pipeline/text-to-image.ts';
+
+/** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
+export const PROTOCOL_VERSION = 1;
+
+export type Backend = 'webgpu' | 'wasm';
+/** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
+export type BackendChoice = 'auto' | Backend;
+
+/** What one image needs and how long it took: the pipeline's own types. */
+export type { GenerateParams, StageTimings };
+
+export interface Capabilities {
+  webgpu: boolean;
+  shaderF16: boolean;
+  /** Adapter vendor/architecture when WebGPU is present. */
+  adapter: string | null;
+  maxBufferSize: number | null;
+}
+
+export type ErrorCode =
+  | 'no-webgpu' // the browser has no usable WebGPU adapter
+  | 'no-shader-f16' // fp16 model on an adapter without shader-f16
+  | 'download-failed' // a model file could not be fetched
+  | 'bad-model' // a model file is not what the pipeline expects
+  | 'bad-request' // the page sent something the worker cannot do
+  | 'no-model' // generate before a model is loaded
+  | 'device-lost' // the GPU device went away
+  | 'internal'; // anything else: a bug
+
+export interface WorkerError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type ModelDtype = 'float32' | 'float16';
+
+/** Messages from the page to the worker. */
+export type WorkerRequest =
+  | { type: 'load-model'; id: number; baseUrl: string; backend: BackendChoice }
+  | { type: 'generate'; id: number; params: GenerateParams };
+
+/** Messages from the worker to the page. */
+export type WorkerEvent =
+  | { type: 'ready'; protocolVersion: number; capabilities: Capabilities }
+  | { type: 'load-progress'; id: number; file: string; loadedBytes: number; totalBytes: number }
+  | { type: 'model-loaded'; id: number; backend: Backend; dtype: ModelDtype; loadMs: number }
+  | { type: 'generation-started'; id: number }
+  | {
+      type: 'frame';
+      id: number;
+      width: number;
+      height: number;
+      /** RGBA8, width*height*4 bytes, transferred (not copied) from the worker. */
+      pixels: ArrayBuffer;
+      backend: Backend;
+      params: GenerateParams;
+      timings: StageTimings;
+    }
+  | { type: 'error'; id: number | null; error: WorkerError };

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { fakeModel } from '../pipeline/testing/fake-model.ts';
+import type { WorkerEvent } from '../protocol/messages.ts';
+import { DownloadError } from './fetch-source.ts';
+import { Engine, type EngineHost } from './engine.ts';
+
+function harness(loadModel?: EngineHost['loadModel']) {
+  const events: Array<{ event: WorkerEvent; transfer: Transferable[] }> = [];
+  const logs: string[] = [];
+  let released = 0;
+  const engine = new Engine({
+    post: (event, transfer = []) => events.push({ event, transfer }),
+    now: () => 0,
+    log: (message) => logs.push(message),
+    loadModel:
+      loadModel ??
+      (async (_url, _backend, onProgress) => {
+        onProgress('unet/model.onnx', 5, 10);
+        return { model: fakeModel({ released: () => released++ }), backend: 'webgpu' };
+      }),
+  });
+  return { engine, events, logs, released: () => released };
+}
+
+const params = { prompt: 'a cat', seed: 7, steps: 2, width: 64, height: 128 };
+
+describe('worker engine', () => {
+  it('loads a model, reporting progress, then generates a transferred RGBA frame', async () => {
+    const { engine, events } = harness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    engine.receive({ type: 'generate', id: 2, params });
+    await engine.idle();
+    const types = events.map((e) => e.event.type);
+    expect(types).toEqual(['load-progress', 'model-loaded', 'generation-started', 'frame']);
+    const frame = events[3];
+    if (frame?.event.type !== 'frame') throw new Error('no frame');
+    expect(frame.event).toMatchObject({ id: 2, width: 64, height: 128, backend: 'webgpu', params });
+    expect(frame.event.pixels.byteLength).toBe(64 * 128 * 4);
+    expect(frame.event.timings.unetSteps).toHaveLength(2);
+    // The pixel buffer is handed over as a transferable, not copied.
+    expect(frame.transfer).toEqual([frame.event.pixels]);
+  });
+
+  it('answers generate before any model with a no-model error', async () => {
+    const { engine, events } = harness();
+    engine.receive({ type: 'generate', id: 3, params });
+    await engine.idle();
+    expect(events.map((e) => e.event)).toEqual([
+      { type: 'error', id: 3, error: { code: 'no-model', message: 'Load a model before generating.' } },
+    ]);
+  });
+
+  it('logs and ignores malformed or unknown messages', async () => {
+    const { engine, events, logs } = harness();
+    for (const bad of [null, 42, 'generate', { type: 'explode', id: 1 }, { type: 'generate', id: 'x', params }, { type: 'generate', id: 4, params: { ...params, seed: 'nine' } }, { type: 'load-model', id: 5, baseUrl: 1, backend: 'auto' }]) {
+      engine.receive(bad);
+    }
+    await engine.idle();
+    expect(events).toEqual([]);
+    expect(logs).toHaveLength(7);
+  });
+
+  it('turns invalid parameters into a bad-request error and keeps working', async () => {
+    const { engine, events } = harness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    engine.receive({ type: 'generate', id: 2, params: { ...params, steps: 9 } });
+    engine.receive({ type: 'generate', id: 3, params: { ...params, width: 100 } });
+    engine.receive({ type: 'generate', id: 4, params });
+    await engine.idle();
+    const errors = events.flatMap((e) => (e.event.type === 'error' ? [e.event] : []));
+    expect(errors.map((e) => [e.id, e.error.code])).toEqual([
+      [2, 'bad-request'],
+      [3, 'bad-request'],
+    ]);
+    expect(events.at(-1)?.event).toMatchObject({ type: 'frame', id: 4 });
+  });
+
+  it('releases the previous model when another is loaded', async () => {
+    const { engine, released } = harness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    engine.receive({ type: 'load-model', id: 2, baseUrl: 'http://y/', backend: 'auto' });
+    await engine.idle();
+    expect(released()).toBe(1);
+  });
+
+  it('reports a failed download with its code; generating afterwards says no model', async () => {
+    let calls = 0;
+    const { engine, events } = harness(async () => {
+      calls++;
+      if (calls === 2) throw new DownloadError('http://x/unet/model.onnx answered HTTP 404');
+      return { model: fakeModel(), backend: 'wasm' };
+    });
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'wasm' });
+    engine.receive({ type: 'load-model', id: 2, baseUrl: 'http://x/', backend: 'wasm' });
+    engine.receive({ type: 'generate', id: 3, params });
+    await engine.idle();
+    expect(events.map((e) => e.event)).toEqual([
+      expect.objectContaining({ type: 'model-loaded', id: 1, backend: 'wasm' }),
+      { type: 'error', id: 2, error: { code: 'download-failed', message: 'http://x/unet/model.onnx answered HTTP 404' } },
+      { type: 'error', id: 3, error: { code: 'no-model', message: 'Load a model before generating.' } },
+    ]);
+  });
+});
