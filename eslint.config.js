@@ -22,7 +22,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['onnxruntime-web', 'onnxruntime-web/*'], message: 'Only the worker imports onnxruntime-web.' }] },
+        {
+          patterns: [
+            {
+              group: ['onnxruntime-web', 'onnxruntime-web/*'],
+              message: 'Only the worker imports onnxruntime-web.',
+            },
+          ],
+        },
       ],
     },
   },

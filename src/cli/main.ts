@@ -32,12 +32,18 @@ function integerOption(value: string | undefined, name: string, fallback?: numbe
 }
 
 async function tokenize(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { model: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { model: { type: 'string' } },
+    allowPositionals: true,
+  });
   if (!values.model) fail('--model is required');
   if (positionals.length !== 1) fail('tokenize takes exactly one text argument');
   const { tokenizer, tokenizer2 } = await loadTokenizers(directorySource(values.model));
   const text = positionals[0] as string;
-  process.stdout.write(`${JSON.stringify({ input_ids: tokenizer.encode(text), input_ids_2: tokenizer2.encode(text) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ input_ids: tokenizer.encode(text), input_ids_2: tokenizer2.encode(text) })}\n`,
+  );
 }
 
 async function generate(args: string[]): Promise<void> {
@@ -69,7 +75,13 @@ async function generate(args: string[]): Promise<void> {
   const loadMs = performance.now() - loadStart;
   try {
     const image = await new TextToImagePipeline(model).generate(params);
-    const png = encodePng({ width: image.width, height: image.height, data: image.pixels, channels: 4, depth: 8 });
+    const png = encodePng({
+      width: image.width,
+      height: image.height,
+      data: image.pixels,
+      channels: 4,
+      depth: 8,
+    });
     await writeFile(values.out, png);
     process.stdout.write(
       `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, loadMs, timings: image.timings })}\n`,

@@ -24,6 +24,9 @@ export interface ValueInfo {
 export interface GraphSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
-  run(feeds: Record<string, HostTensor>, outputNames: readonly string[]): Promise<Record<string, HostTensor>>;
+  run(
+    feeds: Record<string, HostTensor>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, HostTensor>>;
   release(): Promise<void>;
 }

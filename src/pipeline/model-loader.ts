@@ -10,7 +10,10 @@ export interface ModelSource {
   /** Full location of a file, for messages. */
   locate(path: string): string;
   readText(path: string): Promise<string>;
-  readBytes(path: string, onProgress?: (loadedBytes: number, totalBytes: number) => void): Promise<Uint8Array>;
+  readBytes(
+    path: string,
+    onProgress?: (loadedBytes: number, totalBytes: number) => void,
+  ): Promise<Uint8Array>;
 }
 
 export interface ExternalDataFile {
@@ -20,7 +23,11 @@ export interface ExternalDataFile {
 }
 
 /** Creates a runnable session for a graph; the host decides the runtime and EP. */
-export type SessionFactory = (graph: GraphName, model: Uint8Array, externalData: ExternalDataFile[]) => Promise<GraphSession>;
+export type SessionFactory = (
+  graph: GraphName,
+  model: Uint8Array,
+  externalData: ExternalDataFile[],
+) => Promise<GraphSession>;
 
 export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
 
@@ -45,7 +52,11 @@ function padTokenOf(specialTokens: unknown, fallback: string): string {
   if (typeof specialTokens !== 'object' || specialTokens === null) return fallback;
   const pad = (specialTokens as Record<string, unknown>)['pad_token'];
   if (typeof pad === 'string') return pad;
-  if (typeof pad === 'object' && pad !== null && typeof (pad as { content?: unknown }).content === 'string') {
+  if (
+    typeof pad === 'object' &&
+    pad !== null &&
+    typeof (pad as { content?: unknown }).content === 'string'
+  ) {
     return (pad as { content: string }).content;
   }
   return fallback;
@@ -84,13 +95,31 @@ async function loadTokenizer(
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) {
     throw new ModelFormatError(`${source.locate(vocabPath)} is not a token -> id map`);
   }
-  return new ClipTokenizer({ vocab: vocab as Record<string, number>, merges, padToken: padTokenOf(special, defaultPad) });
+  return new ClipTokenizer({
+    vocab: vocab as Record<string, number>,
+    merges,
+    padToken: padTokenOf(special, defaultPad),
+  });
 }
 
-export async function loadTokenizers(source: ModelSource): Promise<{ tokenizer: ClipTokenizer; tokenizer2: ClipTokenizer }> {
+export async function loadTokenizers(
+  source: ModelSource,
+): Promise<{ tokenizer: ClipTokenizer; tokenizer2: ClipTokenizer }> {
   const [tokenizer, tokenizer2] = await Promise.all([
-    loadTokenizer(source, MODEL_FILES.tokenizerVocab, MODEL_FILES.tokenizerMerges, MODEL_FILES.tokenizerSpecialTokens, DEFAULT_PAD.tokenizer),
-    loadTokenizer(source, MODEL_FILES.tokenizer2Vocab, MODEL_FILES.tokenizer2Merges, MODEL_FILES.tokenizer2SpecialTokens, DEFAULT_PAD.tokenizer2),
+    loadTokenizer(
+      source,
+      MODEL_FILES.tokenizerVocab,
+      MODEL_FILES.tokenizerMerges,
+      MODEL_FILES.tokenizerSpecialTokens,
+      DEFAULT_PAD.tokenizer,
+    ),
+    loadTokenizer(
+      source,
+      MODEL_FILES.tokenizer2Vocab,
+      MODEL_FILES.tokenizer2Merges,
+      MODEL_FILES.tokenizer2SpecialTokens,
+      DEFAULT_PAD.tokenizer2,
+    ),
   ]);
   return { tokenizer, tokenizer2 };
 }
@@ -108,7 +137,9 @@ async function loadGraph(
   onProgress: LoadProgress,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
-  const model = await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total));
+  const model = await source.readBytes(modelPath, (loaded, total) =>
+    onProgress(modelPath, loaded, total),
+  );
   let locations: string[];
   try {
     locations = externalDataFiles(model);
@@ -118,10 +149,14 @@ async function loadGraph(
   const externalData: ExternalDataFile[] = [];
   for (const location of locations) {
     if (location.includes('..') || location.startsWith('/')) {
-      throw new ModelFormatError(`${source.locate(modelPath)} names external data outside its folder: ${location}`);
+      throw new ModelFormatError(
+        `${source.locate(modelPath)} names external data outside its folder: ${location}`,
+      );
     }
     const dataPath = directoryOf(modelPath) + location;
-    const data = await source.readBytes(dataPath, (loaded, total) => onProgress(dataPath, loaded, total));
+    const data = await source.readBytes(dataPath, (loaded, total) =>
+      onProgress(dataPath, loaded, total),
+    );
     externalData.push({ path: location, data });
   }
   return createSession(graph, model, externalData);

@@ -7,8 +7,14 @@ describe('decoded image to RGBA', () => {
     const planes = Float32Array.of(-1, 1, 0, 0.5, 2, -3);
     const rgba = decodedImageToRgba(planes, 2, 1);
     expect(Array.from(rgba)).toEqual([
-      0, 128, 255, 255, // pixel 0: R=-1 -> 0, G=0 -> 127.5 -> 128, B=2 -> clamped 255
-      255, 191, 0, 255, // pixel 1: R=1 -> 255, G=0.5 -> 191.25 -> 191, B=-3 -> clamped 0
+      0,
+      128,
+      255,
+      255, // pixel 0: R=-1 -> 0, G=0 -> 127.5 -> 128, B=2 -> clamped 255
+      255,
+      191,
+      0,
+      255, // pixel 1: R=1 -> 255, G=0.5 -> 191.25 -> 191, B=-3 -> clamped 0
     ]);
   });
 

@@ -6,7 +6,7 @@
  */
 
 /** mulberry32: a small, fast 32-bit PRNG with a full 2^32 period over seeds. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -37,7 +37,8 @@ export function trailingTimesteps(steps: number): number[] {
 
 export function sigmaAt(timestep: number): number {
   const sigma = TRAINING_SIGMAS[timestep];
-  if (sigma === undefined) throw new RangeError(`timestep ${timestep} outside 0..${TRAIN_STEPS - 1}`);
+  if (sigma === undefined)
+    throw new RangeError(`timestep ${timestep} outside 0..${TRAIN_STEPS - 1}`);
   return sigma;
 }
 
@@ -82,9 +83,11 @@ export function eulerAncestralUpdate(
   noise: () => Float32Array,
 ): void {
   const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
-  for (let i = 0; i < latents.length; i++) latents[i] = (latents[i] as number) + (eps[i] as number) * dt;
+  for (let i = 0; i < latents.length; i++)
+    latents[i] = (latents[i] as number) + (eps[i] as number) * dt;
   if (sigmaUp > 0) {
     const n = noise();
-    for (let i = 0; i < latents.length; i++) latents[i] = (latents[i] as number) + (n[i] as number) * sigmaUp;
+    for (let i = 0; i < latents.length; i++)
+      latents[i] = (latents[i] as number) + (n[i] as number) * sigmaUp;
   }
 }

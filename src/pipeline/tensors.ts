@@ -25,14 +25,21 @@ export function requireOutput(session: GraphSession, graph: string, name: string
 }
 
 /** The float input as the graph declares it: float32 as is, float16 converted. */
-export function floatTensor(info: ValueInfo, graph: string, dims: readonly number[], values: Float32Array): HostTensor {
+export function floatTensor(
+  info: ValueInfo,
+  graph: string,
+  dims: readonly number[],
+  values: Float32Array,
+): HostTensor {
   switch (info.type) {
     case 'float32':
       return { type: 'float32', dims, data: values };
     case 'float16':
       return { type: 'float16', dims, data: float32ToHalf(values) };
     default:
-      throw new ModelFormatError(`${graph} input "${info.name}" has type ${info.type}; expected a float type`);
+      throw new ModelFormatError(
+        `${graph} input "${info.name}" has type ${info.type}; expected a float type`,
+      );
   }
 }
 
@@ -45,7 +52,9 @@ export function idsTensor(info: ValueInfo, graph: string, ids: readonly number[]
     case 'int64':
       return { type: 'int64', dims, data: BigInt64Array.from(ids, (id) => BigInt(id)) };
     default:
-      throw new ModelFormatError(`${graph} input "${info.name}" has type ${info.type}; expected int32 or int64 ids`);
+      throw new ModelFormatError(
+        `${graph} input "${info.name}" has type ${info.type}; expected int32 or int64 ids`,
+      );
   }
 }
 

@@ -37,7 +37,10 @@ async function hiddenStatesOf(
   const input = requireInput(session, graph, 'input_ids');
   const hidden = penultimateHiddenState(session, graph);
   for (const name of extraOutputs) requireOutput(session, graph, name);
-  const out = await session.run({ [input.name]: idsTensor(input, graph, ids) }, [hidden.name, ...extraOutputs]);
+  const out = await session.run({ [input.name]: idsTensor(input, graph, ids) }, [
+    hidden.name,
+    ...extraOutputs,
+  ]);
   return { hidden: out[hidden.name], extra: extraOutputs.map((n) => out[n]) };
 }
 

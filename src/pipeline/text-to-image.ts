@@ -2,10 +2,22 @@ import { LATENT_CHANNELS, VAE_DOWNSAMPLE, VAE_SCALING_FACTOR, timeIds } from './
 import type { GraphSession } from './graph-session.ts';
 import { decodedImageToRgba } from './pixels.ts';
 import { GaussianNoise } from './random.ts';
-import { eulerAncestralUpdate, modelInputScale, planEulerAncestral, trailingTimesteps } from './scheduler.ts';
+import {
+  eulerAncestralUpdate,
+  modelInputScale,
+  planEulerAncestral,
+  trailingTimesteps,
+} from './scheduler.ts';
 import { encodePrompt, type PromptEmbedding } from './text-encoding.ts';
 import type { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
-import { ModelFormatError, elementCount, floatTensor, requireInput, scalarTensor, toFloat32 } from './tensors.ts';
+import {
+  ModelFormatError,
+  elementCount,
+  floatTensor,
+  requireInput,
+  scalarTensor,
+  toFloat32,
+} from './tensors.ts';
 
 /** Everything a text-to-image run needs, already loaded. */
 export interface SdxlModel {
@@ -71,7 +83,12 @@ export class TextToImagePipeline {
     const ids2 = this.model.tokenizer2.encode(params.prompt);
     const tokenized = now();
 
-    const embedding = await encodePrompt(this.model.textEncoder, this.model.textEncoder2, ids, ids2);
+    const embedding = await encodePrompt(
+      this.model.textEncoder,
+      this.model.textEncoder2,
+      ids,
+      ids2,
+    );
     const encoded = now();
     checkpoint();
 
@@ -106,7 +123,12 @@ export class TextToImagePipeline {
     now: () => number,
   ): Promise<{ latents: Float32Array; unetSteps: number[] }> {
     const { unet } = this.model;
-    const dims = [1, LATENT_CHANNELS, params.height / VAE_DOWNSAMPLE, params.width / VAE_DOWNSAMPLE];
+    const dims = [
+      1,
+      LATENT_CHANNELS,
+      params.height / VAE_DOWNSAMPLE,
+      params.width / VAE_DOWNSAMPLE,
+    ];
     const count = elementCount(dims);
     const plan = planEulerAncestral(trailingTimesteps(params.steps));
     const noise = new GaussianNoise(params.seed);
@@ -123,10 +145,21 @@ export class TextToImagePipeline {
         embedding.hiddenDims,
         embedding.hiddenStates,
       ),
-      text_embeds: floatTensor(requireInput(unet, 'unet', 'text_embeds'), 'unet', [1, embedding.pooled.length], embedding.pooled),
-      time_ids: floatTensor(requireInput(unet, 'unet', 'time_ids'), 'unet', [1, 6], timeIds(params.width, params.height)),
+      text_embeds: floatTensor(
+        requireInput(unet, 'unet', 'text_embeds'),
+        'unet',
+        [1, embedding.pooled.length],
+        embedding.pooled,
+      ),
+      time_ids: floatTensor(
+        requireInput(unet, 'unet', 'time_ids'),
+        'unet',
+        [1, 6],
+        timeIds(params.width, params.height),
+      ),
     };
-    const outputName = unet.outputs.find((o) => o.name === 'out_sample')?.name ?? unet.outputs[0]?.name;
+    const outputName =
+      unet.outputs.find((o) => o.name === 'out_sample')?.name ?? unet.outputs[0]?.name;
     if (!outputName) throw new ModelFormatError('unet has no outputs');
 
     const unetSteps: number[] = [];
@@ -145,9 +178,13 @@ export class TextToImagePipeline {
       );
       const epsTensor = out[outputName];
       if (!epsTensor || elementCount(epsTensor.dims) !== count) {
-        throw new ModelFormatError(`unet returned ${epsTensor ? `[${epsTensor.dims.join(',')}]` : 'nothing'}, expected [${dims.join(',')}]`);
+        throw new ModelFormatError(
+          `unet returned ${epsTensor ? `[${epsTensor.dims.join(',')}]` : 'nothing'}, expected [${dims.join(',')}]`,
+        );
       }
-      eulerAncestralUpdate(latents, toFloat32(epsTensor), sigma, plan.sigmas[i + 1] as number, () => noise.sample(count));
+      eulerAncestralUpdate(latents, toFloat32(epsTensor), sigma, plan.sigmas[i + 1] as number, () =>
+        noise.sample(count),
+      );
       unetSteps.push(now() - stepStart);
       checkpoint();
     }
@@ -158,11 +195,21 @@ export class TextToImagePipeline {
   private async decode(latents: Float32Array, params: TextToImageParams): Promise<Float32Array> {
     const { vaeDecoder } = this.model;
     const input = vaeDecoder.inputs.find((i) => i.name === 'latent_sample') ?? vaeDecoder.inputs[0];
-    const outputName = vaeDecoder.outputs.find((o) => o.name === 'sample')?.name ?? vaeDecoder.outputs[0]?.name;
-    if (!input || !outputName) throw new ModelFormatError('vae_decoder has no latent_sample input or sample output');
-    const dims = [1, LATENT_CHANNELS, params.height / VAE_DOWNSAMPLE, params.width / VAE_DOWNSAMPLE];
+    const outputName =
+      vaeDecoder.outputs.find((o) => o.name === 'sample')?.name ?? vaeDecoder.outputs[0]?.name;
+    if (!input || !outputName)
+      throw new ModelFormatError('vae_decoder has no latent_sample input or sample output');
+    const dims = [
+      1,
+      LATENT_CHANNELS,
+      params.height / VAE_DOWNSAMPLE,
+      params.width / VAE_DOWNSAMPLE,
+    ];
     const unscaled = latents.map((v) => v / VAE_SCALING_FACTOR);
-    const out = await vaeDecoder.run({ [input.name]: floatTensor(input, 'vae_decoder', dims, unscaled) }, [outputName]);
+    const out = await vaeDecoder.run(
+      { [input.name]: floatTensor(input, 'vae_decoder', dims, unscaled) },
+      [outputName],
+    );
     const image = out[outputName];
     if (!image) throw new ModelFormatError('vae_decoder returned no image');
     return toFloat32(image);

@@ -2,7 +2,10 @@
  * The page <-> worker protocol: one discriminated union per direction. Both sides import
  * only this file, so a change to the protocol is a change in one place.
  */
-import type { TextToImageParams as GenerateParams, StageTimings } from '../pipeline/text-to-image.ts';
+import type {
+  TextToImageParams as GenerateParams,
+  StageTimings,
+} from '../pipeline/text-to-image.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
 export const PROTOCOL_VERSION = 1;

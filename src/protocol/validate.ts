@@ -33,6 +33,13 @@ function parseParams(value: unknown): GenerateParams | null {
   const p = value as Record<string, unknown>;
   const { prompt, seed, steps, width, height } = p;
   if (typeof prompt !== 'string') return null;
-  for (const n of [seed, steps, width, height]) if (typeof n !== 'number' || !Number.isFinite(n)) return null;
-  return { prompt, seed: seed as number, steps: steps as number, width: width as number, height: height as number };
+  for (const n of [seed, steps, width, height])
+    if (typeof n !== 'number' || !Number.isFinite(n)) return null;
+  return {
+    prompt,
+    seed: seed as number,
+    steps: steps as number,
+    width: width as number,
+    height: height as number,
+  };
 }

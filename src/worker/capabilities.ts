@@ -8,7 +8,9 @@ export async function probeCapabilities(): Promise<Capabilities> {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return { webgpu: false, shaderF16: false, adapter: null, maxBufferSize: null };
     const info = adapter.info;
-    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+    const name =
+      [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') ||
+      'unknown adapter';
     return {
       webgpu: true,
       shaderF16: adapter.features.has('shader-f16'),

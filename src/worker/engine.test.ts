@@ -46,13 +46,25 @@ describe('worker engine', () => {
     engine.receive({ type: 'generate', id: 3, params });
     await engine.idle();
     expect(events.map((e) => e.event)).toEqual([
-      { type: 'error', id: 3, error: { code: 'no-model', message: 'Load a model before generating.' } },
+      {
+        type: 'error',
+        id: 3,
+        error: { code: 'no-model', message: 'Load a model before generating.' },
+      },
     ]);
   });
 
   it('logs and ignores malformed or unknown messages', async () => {
     const { engine, events, logs } = harness();
-    for (const bad of [null, 42, 'generate', { type: 'explode', id: 1 }, { type: 'generate', id: 'x', params }, { type: 'generate', id: 4, params: { ...params, seed: 'nine' } }, { type: 'load-model', id: 5, baseUrl: 1, backend: 'auto' }]) {
+    for (const bad of [
+      null,
+      42,
+      'generate',
+      { type: 'explode', id: 1 },
+      { type: 'generate', id: 'x', params },
+      { type: 'generate', id: 4, params: { ...params, seed: 'nine' } },
+      { type: 'load-model', id: 5, baseUrl: 1, backend: 'auto' },
+    ]) {
       engine.receive(bad);
     }
     await engine.idle();
@@ -96,8 +108,16 @@ describe('worker engine', () => {
     await engine.idle();
     expect(events.map((e) => e.event)).toEqual([
       expect.objectContaining({ type: 'model-loaded', id: 1, backend: 'wasm' }),
-      { type: 'error', id: 2, error: { code: 'download-failed', message: 'http://x/unet/model.onnx answered HTTP 404' } },
-      { type: 'error', id: 3, error: { code: 'no-model', message: 'Load a model before generating.' } },
+      {
+        type: 'error',
+        id: 2,
+        error: { code: 'download-failed', message: 'http://x/unet/model.onnx answered HTTP 404' },
+      },
+      {
+        type: 'error',
+        id: 3,
+        error: { code: 'no-model', message: 'Load a model before generating.' },
+      },
     ]);
   });
 });

@@ -1,6 +1,12 @@
 import type { LoadProgress, LoadedModel } from '../pipeline/model-loader.ts';
 import { TextToImagePipeline } from '../pipeline/text-to-image.ts';
-import type { Backend, BackendChoice, GenerateParams, WorkerEvent, WorkerRequest } from '../protocol/messages.ts';
+import type {
+  Backend,
+  BackendChoice,
+  GenerateParams,
+  WorkerEvent,
+  WorkerRequest,
+} from '../protocol/messages.ts';
 import { parseWorkerRequest } from '../protocol/validate.ts';
 import { toWorkerError } from './errors.ts';
 
@@ -81,7 +87,11 @@ export class Engine {
   private async generate(id: number, params: GenerateParams): Promise<void> {
     const current = this.current;
     if (!current) {
-      this.host.post({ type: 'error', id, error: { code: 'no-model', message: 'Load a model before generating.' } });
+      this.host.post({
+        type: 'error',
+        id,
+        error: { code: 'no-model', message: 'Load a model before generating.' },
+      });
       return;
     }
     this.host.post({ type: 'generation-started', id });

@@ -13,6 +13,7 @@ export function toWorkerError(error: unknown): WorkerError {
   if (/requires f16|shader-f16/i.test(message)) return { code: 'no-shader-f16', message };
   if (/device (was )?lost|GPUDevice.*lost/i.test(message)) return { code: 'device-lost', message };
   // onnxruntime-web reports a graph it cannot parse as a protobuf failure.
-  if (/protobuf|failed to load model|invalid model/i.test(message)) return { code: 'bad-model', message };
+  if (/protobuf|failed to load model|invalid model/i.test(message))
+    return { code: 'bad-model', message };
   return { code: 'internal', message };
 }

@@ -35,7 +35,10 @@ export function fetchSource(base: URL): ModelSource {
     } catch (error) {
       throw new DownloadError(`Could not reach ${url}: ${(error as Error).message}`);
     }
-    if (!response.ok) throw new DownloadError(`${url} answered HTTP ${response.status} ${response.statusText}`.trim());
+    if (!response.ok)
+      throw new DownloadError(
+        `${url} answered HTTP ${response.status} ${response.statusText}`.trim(),
+      );
     return response;
   };
   return {

@@ -2,17 +2,22 @@ import * as ort from 'onnxruntime-web/webgpu';
 import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
-import { modelUsesFloat16 } from '../pipeline/onnx/inspect.ts';
+import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
 import { CapabilityError } from './capability-error.ts';
 
 // Without cross-origin isolation there are no wasm threads; asking for them only logs warnings.
-ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1;
+ort.env.wasm.numThreads = globalThis.crossOriginIsolated
+  ? Math.min(4, navigator.hardwareConcurrency)
+  : 1;
 
 /**
  * Session factory for one backend. WebGPU sessions get only the 'webgpu' EP: if WebGPU cannot
  * start, session creation fails loudly instead of silently running on the CPU.
  */
-export function browserSessionFactory(backend: Backend, capabilities: Capabilities): SessionFactory {
+export function browserSessionFactory(
+  backend: Backend,
+  capabilities: Capabilities,
+): SessionFactory {
   return async (graph, model, externalData) => {
     if (backend === 'webgpu') {
       if (!capabilities.webgpu) {

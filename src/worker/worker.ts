@@ -1,4 +1,3 @@
-/// <reference lib="webworker" />
 /**
  * The module worker that owns onnxruntime-web and the pipeline. The page talks to it only
  * through the messages in src/protocol.
@@ -30,6 +29,10 @@ const engine = new Engine({
 self.addEventListener('message', (event: MessageEvent<unknown>) => engine.receive(event.data));
 
 void capabilities.then((caps) => {
-  const ready: WorkerEvent = { type: 'ready', protocolVersion: PROTOCOL_VERSION, capabilities: caps };
+  const ready: WorkerEvent = {
+    type: 'ready',
+    protocolVersion: PROTOCOL_VERSION,
+    capabilities: caps,
+  };
   self.postMessage(ready);
 });

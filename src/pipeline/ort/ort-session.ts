@@ -11,7 +11,9 @@ export interface OrtModule {
 }
 
 function elementType(type: string): ElementType {
-  return type === 'float32' || type === 'float16' || type === 'int32' || type === 'int64' ? type : 'other';
+  return type === 'float32' || type === 'float16' || type === 'int32' || type === 'int64'
+    ? type
+    : 'other';
 }
 
 function valueInfo(meta: InferenceSession.ValueMetadata): ValueInfo {
@@ -28,9 +30,15 @@ function toHost(tensor: Tensor): HostTensor {
       return { type, dims, data: tensor.data as Float32Array };
     case 'float16': {
       // ORT hands fp16 out as Uint16Array bits, or as a Float16Array where the JS engine has one.
-      const data = tensor.data as unknown as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number };
+      const data = tensor.data as unknown as ArrayLike<number> & {
+        buffer: ArrayBufferLike;
+        byteOffset: number;
+        length: number;
+      };
       const bits =
-        data instanceof Uint16Array ? data : new Uint16Array(data.buffer, data.byteOffset, data.length);
+        data instanceof Uint16Array
+          ? data
+          : new Uint16Array(data.buffer, data.byteOffset, data.length);
       return { type, dims, data: bits };
     }
     case 'int32':
@@ -54,7 +62,10 @@ export class OrtGraphSession implements GraphSession {
     this.outputs = session.outputMetadata.map(valueInfo);
   }
 
-  async run(feeds: Record<string, HostTensor>, outputNames: readonly string[]): Promise<Record<string, HostTensor>> {
+  async run(
+    feeds: Record<string, HostTensor>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
@@ -67,7 +78,9 @@ export class OrtGraphSession implements GraphSession {
       // Outputs may live on the GPU (preferredOutputLocation); read them back to host memory.
       if (tensor.location !== 'cpu' && tensor.location !== 'cpu-pinned') {
         const data = await tensor.getData(true);
-        out[name] = toHost(new this.ort.Tensor(tensor.type as 'float32', data as Float32Array, tensor.dims));
+        out[name] = toHost(
+          new this.ort.Tensor(tensor.type as 'float32', data as Float32Array, tensor.dims),
+        );
       } else {
         out[name] = toHost(tensor);
       }

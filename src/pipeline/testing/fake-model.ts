@@ -23,7 +23,11 @@ function fakeSession(
         const out = outputs.find((o) => o.name === name);
         if (!out) throw new Error(`fake session has no output ${name}`);
         const dims = out.shape(feeds);
-        result[name] = { type: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.1) };
+        result[name] = {
+          type: 'float32',
+          dims,
+          data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.1),
+        };
       }
       return result;
     },
@@ -31,7 +35,11 @@ function fakeSession(
   };
 }
 
-const f32 = (name: string, shape: ValueInfo['shape'] = null): ValueInfo => ({ name, type: 'float32', shape });
+const f32 = (name: string, shape: ValueInfo['shape'] = null): ValueInfo => ({
+  name,
+  type: 'float32',
+  shape,
+});
 
 export interface FakeModelHooks {
   /** Called on every UNet run, e.g. to count steps or to delay. */
@@ -55,19 +63,28 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
       ],
     ),
     unet: fakeSession(
-      [f32('sample'), f32('timestep', [1]), f32('encoder_hidden_states'), f32('text_embeds'), f32('time_ids')],
+      [
+        f32('sample'),
+        f32('timestep', [1]),
+        f32('encoder_hidden_states'),
+        f32('text_embeds'),
+        f32('time_ids'),
+      ],
       [{ name: 'out_sample', shape: (feeds) => [...(feeds['sample']?.dims ?? [])] }],
       hooks.onUnet,
     ),
-    vaeDecoder: fakeSession([f32('latent_sample')], [
-      {
-        name: 'sample',
-        shape: (feeds) => {
-          const [, , h = 0, w = 0] = feeds['latent_sample']?.dims ?? [];
-          return [1, 3, h * 8, w * 8];
+    vaeDecoder: fakeSession(
+      [f32('latent_sample')],
+      [
+        {
+          name: 'sample',
+          shape: (feeds) => {
+            const [, , h = 0, w = 0] = feeds['latent_sample']?.dims ?? [];
+            return [1, 3, h * 8, w * 8];
+          },
         },
-      },
-    ]),
+      ],
+    ),
     async release() {
       hooks.released?.();
     },

@@ -1,20 +1,13 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTEXT_LENGTH, ClipTokenizer, normalize } from './clip-tokenizer.ts';
-import { clipVocabFromBpe } from './clip-vocab.ts';
+import { readClipVocabulary } from '../../../scripts/test-model/tokenizer-files.ts';
 
-// The real CLIP vocabulary, from the shared merges file (the app gets it from the model host).
-const BPE_PATH =
-  process.env['CLIP_BPE_PATH'] ??
-  path.resolve(import.meta.dirname, '../../../../shared/data/clip-bpe-simple-vocab-16e6.txt.gz');
-
+// The real CLIP vocabulary, built from the shared merges file (the app reads the model host's).
 let tokenizer: ClipTokenizer;
 let tokenizer2: ClipTokenizer;
 
 beforeAll(() => {
-  const { vocab, merges } = clipVocabFromBpe(gunzipSync(readFileSync(BPE_PATH)).toString('utf8'));
+  const { vocab, merges } = readClipVocabulary();
   const mergesTxt = ['#version: 0.2', ...merges].join('\n');
   tokenizer = new ClipTokenizer({ vocab, merges: mergesTxt, padToken: '<|endoftext|>' });
   tokenizer2 = new ClipTokenizer({ vocab, merges: mergesTxt, padToken: '!' });
@@ -60,7 +53,13 @@ describe('CLIP tokenizer on the real vocabulary', () => {
   });
 
   it('encodes words outside the merges as byte-level pieces, and emoji and other scripts without failing', () => {
-    for (const text of ['xqzvvkjw', 'ein Hund 🐶 im Schnee', 'قطة على السطح', '猫', 'a\u0000b\u0007c']) {
+    for (const text of [
+      'xqzvvkjw',
+      'ein Hund 🐶 im Schnee',
+      'قطة على السطح',
+      '猫',
+      'a\u0000b\u0007c',
+    ]) {
       const ids = tokenizer.encode(text);
       expect(ids).toHaveLength(CONTEXT_LENGTH);
       expect(ids[0]).toBe(BOS);

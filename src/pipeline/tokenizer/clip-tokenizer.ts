@@ -83,7 +83,8 @@ export class ClipTokenizer {
 
   private requireId(token: string): number {
     const id = this.vocab.get(token);
-    if (id === undefined) throw new Error(`Tokenizer vocabulary has no token ${JSON.stringify(token)}`);
+    if (id === undefined)
+      throw new Error(`Tokenizer vocabulary has no token ${JSON.stringify(token)}`);
     return id;
   }
 
@@ -147,8 +148,12 @@ function unescapeHtml(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);?/gi, (whole, body: string) => {
     if (body[0] === '#') {
       const code =
-        body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+        body[1] === 'x' || body[1] === 'X'
+          ? parseInt(body.slice(2), 16)
+          : parseInt(body.slice(1), 10);
+      return Number.isFinite(code) && code > 0 && code <= 0x10ffff
+        ? String.fromCodePoint(code)
+        : whole;
     }
     return NAMED_ENTITIES[body.toLowerCase()] ?? whole;
   });

@@ -8,7 +8,10 @@ export const CLIP_MERGE_COUNT = 49152 - 256 - 2;
  * in CLIP's id order: 256 byte symbols, the same with '</w>', one token per merge, then
  * <|startoftext|> and <|endoftext|>. Hosted models ship the result as vocab.json + merges.txt.
  */
-export function clipVocabFromBpe(bpeText: string): { vocab: Record<string, number>; merges: string[] } {
+export function clipVocabFromBpe(bpeText: string): {
+  vocab: Record<string, number>;
+  merges: string[];
+} {
   const merges = bpeText.split('\n').slice(1, CLIP_MERGE_COUNT + 1);
   if (merges.length !== CLIP_MERGE_COUNT) {
     throw new Error(`expected ${CLIP_MERGE_COUNT} merges, found ${merges.length}`);

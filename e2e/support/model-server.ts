@@ -1,0 +1,242 @@
+/**
+ * A small static file server for the test models (`.test-models/`), standing in for a model
+ * host such as Hugging Face: cross-origin (CORS), HEAD and single byte ranges (206), so the
+ * app's downloader meets the same protocol it meets in production.
+ *
+ *   npx tsx e2e/support/model-server.ts       # TEST_MODELS_DIR, MODEL_SERVER_PORT override
+ *
+ * It logs every file request so that tests can count what the app fetched:
+ *   GET  /__stats        -> { requests: [{ method, path, range, status, bytes }] }
+ *   POST /__stats/reset  -> 204, clears the log
+ * `bytes` is the body length the server answered with (0 for HEAD and errors). CORS
+ * preflights (OPTIONS) and the stats endpoints themselves are not logged.
+ */
+import { createReadStream, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface RequestRecord {
+  method: string;
+  /** Decoded URL path, e.g. "/tiny-fp32/unet/model.onnx". */
+  path: string;
+  /** The Range header as sent, or null. */
+  range: string | null;
+  status: number;
+  bytes: number;
+}
+
+export interface ModelServer {
+  server: http.Server;
+  port: number;
+  /** e.g. "http://127.0.0.1:4174" */
+  origin: string;
+  requests: RequestRecord[];
+  close(): Promise<void>;
+}
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, '.test-models');
+export const DEFAULT_PORT = 4174;
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges',
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.onnx': 'application/octet-stream',
+  '.data': 'application/octet-stream',
+};
+
+/** Maps a URL path onto a file under root, or null when it would leave root. */
+function resolveInside(root: string, urlPath: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
+  const file = path.resolve(root, '.' + path.posix.normalize('/' + decoded));
+  return file.startsWith(root + path.sep) ? file : null;
+}
+
+type ByteRange = { start: number; end: number } | 'unsatisfiable' | null;
+
+/**
+ * Parses a single `bytes=` range (`a-b`, `a-`, `-n`). Multiple ranges and other units answer
+ * null, which serves the whole file: a server may ignore Range (RFC 9110 14.2).
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match) return null;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== '' && Number(last) < start) return null; // invalid: ignore it
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+export function createModelServer(root: string): {
+  server: http.Server;
+  requests: RequestRecord[];
+} {
+  const modelsRoot = path.resolve(root);
+  const requests: RequestRecord[] = [];
+
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      console.error('model-server:', error);
+      if (!res.headersSent) res.writeHead(500, CORS_HEADERS);
+      res.end();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+
+    if (method === 'OPTIONS') {
+      res.writeHead(204, {
+        ...CORS_HEADERS,
+        'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
+        'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? 'Range',
+        'Access-Control-Max-Age': '600',
+      });
+      res.end();
+      return;
+    }
+    if (urlPath === '/__stats' && method === 'GET') {
+      const body = JSON.stringify({ requests });
+      res.writeHead(200, {
+        ...CORS_HEADERS,
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(body);
+      return;
+    }
+    if (urlPath === '/__stats/reset' && method === 'POST') {
+      requests.length = 0;
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
+
+    const range = req.headers.range ?? null;
+    const record = (status: number, bytes: number) => {
+      let logged = urlPath;
+      try {
+        logged = decodeURIComponent(urlPath);
+      } catch {
+        // keep the raw path
+      }
+      requests.push({ method, path: logged, range, status, bytes });
+    };
+    const fail = (status: number, headers: http.OutgoingHttpHeaders = {}) => {
+      record(status, 0);
+      res.writeHead(status, { ...CORS_HEADERS, 'Content-Length': 0, ...headers });
+      res.end();
+    };
+
+    if (method !== 'GET' && method !== 'HEAD') return fail(405, { Allow: 'GET, HEAD, OPTIONS' });
+    const file = resolveInside(modelsRoot, urlPath);
+    if (!file) return fail(404);
+    let info: Stats;
+    try {
+      info = await stat(file);
+    } catch {
+      return fail(404);
+    }
+    if (!info.isFile()) return fail(404);
+
+    const size = info.size;
+    const parsed = parseRange(range ?? undefined, size);
+    if (parsed === 'unsatisfiable') return fail(416, { 'Content-Range': `bytes */${size}` });
+
+    const start = parsed ? parsed.start : 0;
+    const end = parsed ? parsed.end : size - 1;
+    const length = size === 0 ? 0 : end - start + 1;
+    const status = parsed ? 206 : 200;
+    const headers: http.OutgoingHttpHeaders = {
+      ...CORS_HEADERS,
+      'Accept-Ranges': 'bytes',
+      'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Length': length,
+      'Last-Modified': info.mtime.toUTCString(),
+      // Tests count requests: the browser's HTTP cache must not answer for us.
+      'Cache-Control': 'no-store',
+    };
+    if (parsed) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+
+    record(status, method === 'HEAD' ? 0 : length);
+    res.writeHead(status, headers);
+    if (method === 'HEAD' || length === 0) {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(file, { start, end });
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
+  }
+
+  return { server, requests };
+}
+
+export async function startModelServer(
+  options: {
+    root?: string;
+    port?: number;
+    host?: string;
+  } = {},
+): Promise<ModelServer> {
+  const host = options.host ?? '127.0.0.1';
+  const { server, requests } = createModelServer(options.root ?? DEFAULT_MODELS_DIR);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    origin: `http://${host}:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+const isMain =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const root = process.env['TEST_MODELS_DIR']
+    ? path.resolve(process.env['TEST_MODELS_DIR'])
+    : DEFAULT_MODELS_DIR;
+  const port = Number(process.env['MODEL_SERVER_PORT'] ?? DEFAULT_PORT);
+  const running = await startModelServer({ root, port });
+  console.log(`model server: ${running.origin}/ -> ${root}`);
+  const stop = () => void running.close().finally(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,263 @@
+/**
+ * A small ONNX graph builder for the test model generator: named inputs and outputs, nodes,
+ * initializers, and serialization with the weights inline or in one external data file
+ * (the layout onnx.save_model(..., save_as_external_data=True) writes).
+ */
+import {
+  AttributeType,
+  DataLocation,
+  ModelProto,
+  TensorDataType,
+  type Attribute,
+  type Model,
+  type Node,
+  type Tensor,
+  type ValueInfo,
+} from '../../src/pipeline/onnx/schema.ts';
+import { float32ToHalf } from '../../src/pipeline/float16.ts';
+
+export type FloatType = 'fp32' | 'fp16';
+/** A dimension: a fixed size or a symbolic name (dim_param). */
+export type Dim = number | string;
+
+export const OPSET_VERSION = 17;
+export const IR_VERSION = 8;
+/** Offsets of tensors in an external data file are multiples of this (as onnx aligns them). */
+export const EXTERNAL_DATA_ALIGNMENT = 4096;
+
+type AttributeValue =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'ints'; value: number[] };
+
+export const attr = {
+  int: (value: number): AttributeValue => ({ kind: 'int', value }),
+  float: (value: number): AttributeValue => ({ kind: 'float', value }),
+  string: (value: string): AttributeValue => ({ kind: 'string', value }),
+  ints: (value: number[]): AttributeValue => ({ kind: 'ints', value }),
+};
+
+interface PendingInitializer {
+  name: string;
+  dims: number[];
+  dataType: number;
+  bytes: Uint8Array;
+}
+
+function toAttribute(name: string, a: AttributeValue): Attribute {
+  switch (a.kind) {
+    case 'int':
+      return { name, type: AttributeType.INT, i: a.value };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: a.value };
+    case 'string':
+      return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.value) };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: a.value };
+  }
+}
+
+function valueInfo(name: string, elemType: number, dims: Dim[]): ValueInfo {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: {
+          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
+  };
+}
+
+function float32Bytes(values: ArrayLike<number>): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return bytes;
+}
+
+function uint16Bytes(values: Uint16Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setUint16(i * 2, values[i]!, true);
+  return bytes;
+}
+
+function int64Bytes(values: ArrayLike<number>): Uint8Array {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]!), true);
+  return bytes;
+}
+
+export class GraphBuilder {
+  /** ONNX element type of the graph's float tensors (FLOAT or FLOAT16). */
+  readonly floatElem: number;
+  private readonly nodes: Node[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly initializers: PendingInitializer[] = [];
+  private readonly names = new Set<string>();
+  private counter = 0;
+
+  constructor(
+    readonly name: string,
+    readonly floatType: FloatType,
+  ) {
+    this.floatElem = floatType === 'fp16' ? TensorDataType.FLOAT16 : TensorDataType.FLOAT;
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`duplicate tensor name ${name}`);
+    this.names.add(name);
+    return name;
+  }
+
+  private fresh(hint: string): string {
+    let name: string;
+    do name = `${hint}_${this.counter++}`;
+    while (this.names.has(name));
+    return this.claim(name);
+  }
+
+  input(name: string, elemType: number, dims: Dim[]): string {
+    this.inputs.push(valueInfo(this.claim(name), elemType, dims));
+    return name;
+  }
+
+  /** Declares a graph output; `name` must be produced by a node. */
+  output(name: string, elemType: number, dims: Dim[]): void {
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  /** A weight in the graph's float type (converted to float16 for fp16 graphs). */
+  weight(name: string, dims: number[], values: ArrayLike<number>): string {
+    if (this.floatType === 'fp16') {
+      return this.raw(name, dims, TensorDataType.FLOAT16, uint16Bytes(float32ToHalf(values)));
+    }
+    return this.raw(name, dims, TensorDataType.FLOAT, float32Bytes(values));
+  }
+
+  /** A float32 constant whatever the graph's float type (for ops that compute in float32). */
+  float32(name: string, dims: number[], values: ArrayLike<number>): string {
+    return this.raw(name, dims, TensorDataType.FLOAT, float32Bytes(values));
+  }
+
+  int64(name: string, dims: number[], values: ArrayLike<number>): string {
+    return this.raw(name, dims, TensorDataType.INT64, int64Bytes(values));
+  }
+
+  private raw(name: string, dims: number[], dataType: number, bytes: Uint8Array): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    const width = dataType === TensorDataType.INT64 ? 8 : dataType === TensorDataType.FLOAT ? 4 : 2;
+    if (count * width !== bytes.length) throw new Error(`${name}: ${dims} does not match data`);
+    this.initializers.push({ name: this.claim(name), dims, dataType, bytes });
+    return name;
+  }
+
+  /**
+   * Adds a node; returns its output names. `outputs` names them (graph outputs need fixed
+   * names), otherwise they are generated from the op type.
+   */
+  ops(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, AttributeValue> = {},
+    outputs: string[] | number = 1,
+  ): string[] {
+    const outputNames =
+      typeof outputs === 'number'
+        ? Array.from({ length: outputs }, () => this.fresh(opType))
+        : outputs.map((n) => this.claim(n));
+    this.nodes.push({
+      name: `${opType}_node_${this.nodes.length}`,
+      opType,
+      domain: '',
+      input: inputs,
+      output: outputNames,
+      attribute: Object.entries(attributes).map(([k, v]) => toAttribute(k, v)),
+    });
+    return outputNames;
+  }
+
+  /** Adds a single-output node; returns the output name. */
+  op(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, AttributeValue> = {},
+    output?: string,
+  ): string {
+    return this.ops(opType, inputs, attributes, output === undefined ? 1 : [output])[0]!;
+  }
+
+  /** Converts a float-type tensor to float32 (a no-op in fp32 graphs). */
+  toFloat32(x: string): string {
+    if (this.floatType === 'fp32') return x;
+    return this.op('Cast', [x], { to: attr.int(TensorDataType.FLOAT) });
+  }
+
+  /** Converts a float32 tensor to the graph's float type (a no-op in fp32 graphs). */
+  fromFloat32(x: string): string {
+    if (this.floatType === 'fp32') return x;
+    return this.op('Cast', [x], { to: attr.int(TensorDataType.FLOAT16) });
+  }
+
+  /** Total bytes of initializer data. */
+  get weightBytes(): number {
+    return this.initializers.reduce((sum, t) => sum + t.bytes.length, 0);
+  }
+
+  /**
+   * Serializes the model. With `externalData`, every float initializer's bytes go to one file
+   * of that name (returned as `data`), referenced by location/offset/length entries.
+   */
+  serialize(options: { externalData?: string; producerVersion?: string } = {}): {
+    model: Uint8Array;
+    data?: Uint8Array;
+  } {
+    const tensors: Tensor[] = [];
+    const chunks: Array<{ offset: number; bytes: Uint8Array }> = [];
+    let end = 0;
+    for (const t of this.initializers) {
+      const tensor: Tensor = { name: t.name, dims: t.dims, dataType: t.dataType };
+      // int64 tensors (Reshape shapes and the like) stay inline: ONNX shape inference reads
+      // them while loading, before external data is resolved, and onnxruntime refuses
+      // ("Cannot parse data from external tensors"). onnx itself keeps tensors < 1 KB inline.
+      if (options.externalData && t.dataType !== TensorDataType.INT64) {
+        const offset = Math.ceil(end / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
+        chunks.push({ offset, bytes: t.bytes });
+        end = offset + t.bytes.length;
+        tensor.dataLocation = DataLocation.EXTERNAL;
+        tensor.externalData = [
+          { key: 'location', value: options.externalData },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(t.bytes.length) },
+        ];
+      } else {
+        tensor.rawData = t.bytes;
+      }
+      tensors.push(tensor);
+    }
+    const model: Model = {
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: '', version: OPSET_VERSION }],
+      producerName: 'sdxl-turbo-web make-test-model',
+      producerVersion: options.producerVersion ?? '',
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: tensors,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    };
+    const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
+    if (!options.externalData) return { model: bytes };
+    const data = new Uint8Array(end);
+    for (const c of chunks) data.set(c.bytes, c.offset);
+    return { model: bytes, data };
+  }
+}

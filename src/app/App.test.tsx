@@ -1,0 +1,151 @@
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type WorkerRequest } from '../protocol/messages';
+import { AppStoreContext } from '../state/react';
+import { createAppStore, type AppStore } from '../state/store';
+import { App } from './App';
+
+/**
+ * Server-renders the app. zustand's hook renders `getInitialState()` on the server, so the
+ * store handed over is a view whose "initial" state is the current one.
+ */
+function render(store: AppStore): string {
+  const current: AppStore = { ...store, getInitialState: store.getState };
+  return renderToStaticMarkup(
+    <AppStoreContext.Provider value={current}>
+      <App />
+    </AppStoreContext.Provider>,
+  );
+}
+
+function makeStore() {
+  const posted: WorkerRequest[] = [];
+  const store = createAppStore({
+    port: { post: (r) => posted.push(r) },
+    initial: { modelUrl: 'https://m.example/' },
+    pageHref: () => 'https://app.example/',
+    randomSeed: () => 99,
+  });
+  return { store, posted };
+}
+
+/** The opening tag of the element with this data-testid. */
+function tag(html: string, testId: string): string {
+  const match = new RegExp(`<[a-z]+[^>]*data-testid="${testId}"[^>]*>`).exec(html);
+  if (!match) throw new Error(`no element with data-testid="${testId}"`);
+  return match[0];
+}
+
+describe('<App/>', () => {
+  it('renders every control the tests rely on, Generate disabled before a model', () => {
+    const { store } = makeStore();
+    const html = render(store);
+    expect(html).toContain('SDXL Turbo runs without guidance, so there is no negative prompt.');
+    for (const id of [
+      'prompt',
+      'generate',
+      'steps',
+      'seed',
+      'reroll-seed',
+      'size',
+      'model-url',
+      'load-model',
+      'backend',
+      'status',
+      'output',
+      'capabilities',
+      'placeholder',
+    ]) {
+      expect(tag(html, id)).toBeTruthy();
+    }
+    expect(tag(html, 'status')).toContain('data-state="starting"');
+    expect(tag(html, 'generate')).toContain('disabled');
+    expect(tag(html, 'load-model')).toContain('disabled'); // worker not ready yet
+    expect(tag(html, 'seed')).toContain('value="99"');
+    expect(html).toContain('512×768');
+    expect(html).toContain('WebAssembly (slow fallback)');
+    expect(html).not.toContain('data-testid="error"');
+  });
+
+  it('enables Generate once a model is loaded and shows how it loaded', () => {
+    const { store, posted } = makeStore();
+    const s = store.getState();
+    s.handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {
+        webgpu: true,
+        shaderF16: false,
+        adapter: 'google swiftshader',
+        maxBufferSize: null,
+      },
+    });
+    expect(tag(render(store), 'load-model')).not.toContain('disabled');
+    s.loadModel();
+    s.handleWorkerEvent({
+      type: 'load-progress',
+      id: 1,
+      file: 'unet/model.onnx',
+      loadedBytes: 5 << 20,
+      totalBytes: 10 << 20,
+    });
+    let html = render(store);
+    expect(tag(html, 'status')).toContain('data-state="loading"');
+    expect(tag(html, 'generate')).toContain('disabled');
+    expect(html).toContain('unet/model.onnx');
+    expect(html).toContain('5.00 MB / 10.0 MB');
+
+    s.handleWorkerEvent({
+      type: 'model-loaded',
+      id: 1,
+      backend: 'webgpu',
+      dtype: 'float32',
+      loadMs: 1200,
+    });
+    html = render(store);
+    expect(tag(html, 'status')).toContain('data-state="ready"');
+    expect(tag(html, 'generate')).not.toContain('disabled');
+    expect(html).toContain('Model loaded on WebGPU (fp32) in 1.2 s');
+    expect(html).toContain('WebGPU: yes · shader-f16: no · GPU: google swiftshader');
+    expect(posted).toHaveLength(1);
+
+    s.generate();
+    s.handleWorkerEvent({
+      type: 'frame',
+      id: 2,
+      width: 1,
+      height: 1,
+      pixels: new ArrayBuffer(4),
+      backend: 'webgpu',
+      params: { prompt: 'x', seed: 99, steps: 2, width: 1, height: 1 },
+      timings: {
+        tokenize: 1,
+        textEncoders: 20,
+        unetSteps: [300, 310],
+        vaeDecode: 400,
+        toPixels: 3,
+        total: 1034,
+      },
+    });
+    html = render(store);
+    expect(html).not.toContain('data-testid="placeholder"');
+    expect(tag(html, 'timings')).toContain('data-backend="webgpu"');
+    expect(html).toContain('UNet step 2');
+    expect(html).toContain('1,034 ms');
+  });
+
+  it('explains errors and renders worker text as text, never HTML', () => {
+    const { store } = makeStore();
+    store.getState().handleWorkerEvent({
+      type: 'error',
+      id: null,
+      error: { code: 'no-webgpu', message: '<img src=x onerror=alert(1)>' },
+    });
+    const html = render(store);
+    expect(tag(html, 'error')).toContain('role="alert"');
+    expect(tag(html, 'error')).toContain('data-code="no-webgpu"');
+    expect(html).toContain('This browser has no WebGPU. Use a recent Chrome or Edge');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toContain('<img');
+  });
+});

@@ -1,0 +1,138 @@
+import { useId, useState, type KeyboardEvent } from 'react';
+import { useAppStore } from '../state/react';
+import { canGenerate } from '../state/store';
+import { MAX_SEED } from '../state/seed';
+import { SIZE_CHOICES, STEP_CHOICES, type SizeKey } from '../state/settings';
+
+/** Prompt, generation parameters and the Generate button. */
+export function GenerateControls() {
+  const id = useId();
+  const prompt = useAppStore((s) => s.prompt);
+  const steps = useAppStore((s) => s.steps);
+  const size = useAppStore((s) => s.size);
+  const enabled = useAppStore(canGenerate);
+  const setPrompt = useAppStore((s) => s.setPrompt);
+  const setSteps = useAppStore((s) => s.setSteps);
+  const setSize = useAppStore((s) => s.setSize);
+  const generate = useAppStore((s) => s.generate);
+
+  const onPromptKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      generate();
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`} className="panel-title">
+        Image
+      </h2>
+      <div className="field">
+        <label htmlFor={`${id}-prompt`}>Prompt</label>
+        <textarea
+          id={`${id}-prompt`}
+          data-testid="prompt"
+          rows={4}
+          value={prompt}
+          placeholder="A cinematic photo of a red fox in fresh snow, golden hour"
+          onChange={(e) => setPrompt(e.target.value)}
+          onKeyDown={onPromptKeyDown}
+          aria-describedby={`${id}-prompt-hint`}
+        />
+        <p id={`${id}-prompt-hint`} className="hint">
+          <kbd>Ctrl</kbd>/<kbd>⌘</kbd> + <kbd>Enter</kbd> generates.
+        </p>
+      </div>
+
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor={`${id}-steps`}>Steps</label>
+          <select
+            id={`${id}-steps`}
+            data-testid="steps"
+            value={steps}
+            onChange={(e) => setSteps(Number(e.target.value))}
+          >
+            {STEP_CHOICES.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-size`}>Size</label>
+          <select
+            id={`${id}-size`}
+            data-testid="size"
+            value={size}
+            onChange={(e) => setSize(e.target.value)}
+          >
+            {(Object.keys(SIZE_CHOICES) as SizeKey[]).map((key) => (
+              <option key={key} value={key}>
+                {SIZE_CHOICES[key].label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+
+      <SeedField />
+
+      <button
+        type="button"
+        className="primary"
+        data-testid="generate"
+        disabled={!enabled}
+        onClick={() => generate()}
+      >
+        Generate
+      </button>
+      <p className="note">SDXL Turbo runs without guidance, so there is no negative prompt.</p>
+    </section>
+  );
+}
+
+/**
+ * The seed input keeps the text being typed as a local draft, so an empty or half-typed field
+ * does not snap back; every valid value goes straight to the store, and blur shows the store's.
+ */
+function SeedField() {
+  const id = useId();
+  const seed = useAppStore((s) => s.seed);
+  const setSeed = useAppStore((s) => s.setSeed);
+  const rerollSeed = useAppStore((s) => s.rerollSeed);
+  const [draft, setDraft] = useState<string | null>(null);
+
+  return (
+    <div className="field">
+      <label htmlFor={id}>Seed</label>
+      <div className="seed-row">
+        <input
+          id={id}
+          data-testid="seed"
+          type="number"
+          inputMode="numeric"
+          min={0}
+          max={MAX_SEED}
+          step={1}
+          value={draft ?? String(seed)}
+          onChange={(e) => {
+            setDraft(e.target.value);
+            setSeed(e.target.value);
+          }}
+          onBlur={() => setDraft(null)}
+        />
+        <button
+          type="button"
+          data-testid="reroll-seed"
+          title="Pick a random seed"
+          onClick={rerollSeed}
+        >
+          🎲 Re-roll
+        </button>
+      </div>
+    </div>
+  );
+}

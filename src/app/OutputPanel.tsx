@@ -1,0 +1,125 @@
+import { useLayoutEffect, useRef } from 'react';
+import type { StageTimings } from '../protocol/messages';
+import { useAppStore } from '../state/react';
+import type { Frame } from '../state/store';
+import { backendLabel, formatMs } from './format';
+
+/** Paints RGBA8 pixels 1:1 and tags the canvas so tests can wait for a given frame. */
+export function paintFrame(canvas: HTMLCanvasElement, frame: Frame): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('This browser cannot draw on a 2D canvas.');
+  // Resizing a canvas clears it, so only do it when the size changes.
+  if (canvas.width !== frame.width) canvas.width = frame.width;
+  if (canvas.height !== frame.height) canvas.height = frame.height;
+  const image = new ImageData(new Uint8ClampedArray(frame.pixels), frame.width, frame.height);
+  ctx.putImageData(image, 0, 0);
+  canvas.dataset.frameId = String(frame.id);
+  canvas.dataset.seed = String(frame.params.seed);
+  canvas.dataset.backend = frame.backend;
+}
+
+/** The latest picture, a placeholder before the first one, and the frame's timings. */
+export function OutputPanel() {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const reportError = useAppStore((s) => s.reportError);
+  const frame = useAppStore((s) => s.frame);
+  const generating = useAppStore((s) => s.status === 'generating');
+
+  useLayoutEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || !frame) return;
+    try {
+      paintFrame(canvas, frame);
+    } catch (err) {
+      const message = `Could not paint frame ${frame.id}: ${String(err)}`;
+      reportError({ code: 'internal', message, requestId: frame.id });
+    }
+  }, [frame, reportError]);
+
+  const download = () => {
+    const canvas = canvasRef.current;
+    if (!canvas || !frame) return;
+    canvas.toBlob((blob) => {
+      if (!blob) return;
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `sdxl-turbo-${frame.params.seed}-${frame.params.steps}step.png`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    }, 'image/png');
+  };
+
+  return (
+    <section className="output" aria-label="Generated image">
+      <div className={frame ? 'canvas-frame' : 'canvas-frame empty'}>
+        <canvas
+          ref={canvasRef}
+          data-testid="output"
+          hidden={!frame}
+          role="img"
+          aria-label={frame ? `Generated image: ${frame.params.prompt}` : 'No image yet'}
+        />
+        {!frame && (
+          <p className="placeholder" data-testid="placeholder">
+            Your image appears here. Load a model, write a prompt and press Generate.
+          </p>
+        )}
+        {generating && (
+          <div className="busy-badge" aria-hidden="true">
+            <span className="spinner" /> Generating…
+          </div>
+        )}
+      </div>
+      {frame && (
+        <div className="frame-meta">
+          <Timings
+            timings={frame.timings}
+            backend={backendLabel(frame.backend)}
+            backendId={frame.backend}
+          />
+          <button type="button" className="secondary" data-testid="download" onClick={download}>
+            Download PNG
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Timings({
+  timings,
+  backend,
+  backendId,
+}: {
+  timings: StageTimings;
+  backend: string;
+  backendId: string;
+}) {
+  const rows: [string, number][] = [
+    ['Tokenize', timings.tokenize],
+    ['Text encoders', timings.textEncoders],
+    ...timings.unetSteps.map((ms, i): [string, number] => [`UNet step ${i + 1}`, ms]),
+    ['VAE decode', timings.vaeDecode],
+    ['To pixels', timings.toPixels],
+  ];
+  return (
+    <div className="timings" data-testid="timings" data-backend={backendId}>
+      <p className="timings-title">
+        Made on <strong>{backend}</strong> in <strong>{formatMs(timings.total)}</strong>
+      </p>
+      <dl>
+        {rows.map(([label, ms]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd>{formatMs(ms)}</dd>
+          </div>
+        ))}
+        <div className="total">
+          <dt>Total</dt>
+          <dd>{formatMs(timings.total)}</dd>
+        </div>
+      </dl>
+    </div>
+  );
+}

@@ -1,0 +1,23 @@
+/** Plain-language explanations of each error code; the technical message is shown below them. */
+import type { UiErrorCode } from '../state/store';
+
+export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
+  'no-webgpu':
+    'This browser has no WebGPU. Use a recent Chrome or Edge, or choose the WebAssembly fallback (much slower).',
+  'no-shader-f16':
+    'Your GPU/browser lacks 16-bit float shaders (shader-f16), which this fp16 model needs. Try an fp32 or q4 model, or the WebAssembly fallback.',
+  'download-failed':
+    'A model file could not be downloaded. Check the model URL and your connection, and that the server allows cross-origin requests (CORS).',
+  'bad-model':
+    'A model file is not what this app expects. It needs an SDXL Turbo export in the diffusers/optimum ONNX layout.',
+  'bad-request': 'The page asked the engine for something it cannot do.',
+  'no-model': 'No model is loaded. Load a model, then generate.',
+  'device-lost':
+    'The GPU stopped responding (device lost), often because it ran out of memory. Load the model again, or try a smaller image size.',
+  internal: 'Something went wrong inside the app. The details below can help a bug report.',
+  'protocol-mismatch':
+    'This page and its background engine come from different versions of the app. Reload the page.',
+  'worker-failed':
+    'The background engine failed to start or crashed. Reload the page; if this keeps happening, try a recent Chrome, Edge or Firefox.',
+  'bad-url': 'The model base URL must be an http:// or https:// address, or a path on this site.',
+};

@@ -1,0 +1,40 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app/App';
+import { rememberModel } from './app/remember-model';
+import { connectWorker, createEngineWorker } from './app/worker-client';
+import { AppStoreContext } from './state/react';
+import { readInitialSettings } from './state/settings';
+import { createAppStore, type AppStore } from './state/store';
+import './app/styles.css';
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // reading the property itself throws when storage is blocked
+  }
+}
+
+const initial = readInitialSettings(location.search, localStorageOrNull());
+let worker: Worker | null = null;
+let startFailure: unknown = null;
+try {
+  worker = createEngineWorker();
+} catch (err) {
+  startFailure = err; // e.g. no module-worker support
+}
+// The port reads `store` lazily: the worker's first event arrives after this module has run.
+const port = worker ? connectWorker(worker, () => store.getState()) : { post() {} };
+const store: AppStore = createAppStore({ port, initial, onModelRequested: rememberModel });
+if (startFailure !== null) store.getState().workerFailed(String(startFailure));
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html lacks <div id="root">');
+createRoot(root).render(
+  <StrictMode>
+    <AppStoreContext.Provider value={store}>
+      <App />
+    </AppStoreContext.Provider>
+  </StrictMode>,
+);

@@ -1,0 +1,92 @@
+/**
+ * Facts read from the bytes of an .onnx file without creating a session: which external data
+ * files it needs and which operators it uses. Pure functions; browser, worker and Node.
+ */
+import {
+  DataLocation,
+  ModelProto,
+  int64ToNumber,
+  type Graph,
+  type Model,
+  type Tensor,
+} from './schema.ts';
+
+/** Decodes an ONNX model, or throws an Error that says why the bytes are not one. */
+export function decodeModel(modelBytes: Uint8Array): Model & { graph: Graph } {
+  if (modelBytes.length === 0) throw new Error('Not an ONNX model: the file is empty.');
+  // Text is checked first: protobuf decoding of an HTML page can "succeed" with garbage.
+  const text = recognizeText(modelBytes);
+  if (text) throw new Error(`Not an ONNX model: ${text}.`);
+  let model: Model;
+  try {
+    model = ModelProto.decode(modelBytes) as unknown as Model;
+  } catch (error) {
+    throw new Error(
+      `Not an ONNX model: the ${modelBytes.length}-byte file does not decode as one (${errorMessage(error)}).`,
+    );
+  }
+  if (!model.graph || int64ToNumber(model.irVersion) <= 0) {
+    throw new Error(
+      `Not an ONNX model: the ${modelBytes.length}-byte file has no ${model.graph ? 'IR version' : 'graph'}.`,
+    );
+  }
+  return model as Model & { graph: Graph };
+}
+
+/**
+ * The external data files the model's tensors point to (`location` of tensors stored with
+ * data_location EXTERNAL), distinct, in first-seen order. Empty when all weights are inline.
+ */
+export function externalDataFiles(modelBytes: Uint8Array): string[] {
+  const files = new Set<string>();
+  for (const tensor of allTensors(decodeModel(modelBytes).graph)) {
+    if (tensor.dataLocation !== DataLocation.EXTERNAL) continue;
+    const location = tensor.externalData?.find((entry) => entry.key === 'location')?.value;
+    if (!location) {
+      throw new Error(`ONNX tensor ${tensor.name ?? '(unnamed)'} is external but has no location.`);
+    }
+    files.add(location);
+  }
+  return [...files];
+}
+
+/**
+ * The distinct operators of the model's main graph as "domain:op_type", in first-seen order;
+ * the default domain '' is shown as 'ai.onnx' (e.g. 'ai.onnx:Conv', 'com.microsoft:MatMulNBits').
+ */
+export function operatorTypes(modelBytes: Uint8Array): string[] {
+  const ops = new Set<string>();
+  for (const node of decodeModel(modelBytes).graph.node ?? []) {
+    const domain = node.domain || 'ai.onnx';
+    ops.add(`${domain}:${node.opType ?? ''}`);
+  }
+  return [...ops];
+}
+
+/** Initializers plus tensors held in node attributes (Constant nodes), which may be external. */
+function* allTensors(graph: Graph): Generator<Tensor> {
+  yield* graph.initializer ?? [];
+  for (const node of graph.node ?? []) {
+    for (const attribute of node.attribute ?? []) {
+      if (attribute.t) yield attribute.t;
+      yield* attribute.tensors ?? [];
+    }
+  }
+}
+
+/** What the bytes are when they are text rather than protobuf (an error page, a pointer). */
+function recognizeText(bytes: Uint8Array): string | undefined {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
+  if (head.startsWith('<')) {
+    return 'the file is an HTML or XML page (a wrong URL, or an error or login page?)';
+  }
+  if (head.startsWith('{') || head.startsWith('[')) return 'the file is JSON';
+  if (head.startsWith('version https://git-lfs')) {
+    return 'the file is a Git LFS pointer, not the model itself';
+  }
+  return undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

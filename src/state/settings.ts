@@ -1,0 +1,110 @@
+/**
+ * The user-facing settings that live outside the store: the choices offered by the controls,
+ * and the initial model URL / backend read from the address bar (?model=, ?backend=) or from
+ * localStorage. Pure functions over strings, so they are testable without a browser.
+ */
+import type { BackendChoice } from '../protocol/messages';
+
+export const STEP_CHOICES = [1, 2, 3, 4] as const;
+export const DEFAULT_STEPS = 1;
+
+export const SIZE_CHOICES = {
+  '512x512': { width: 512, height: 512, label: '512×512' },
+  '512x768': { width: 512, height: 768, label: '512×768' },
+  '768x512': { width: 768, height: 512, label: '768×512' },
+} as const;
+export type SizeKey = keyof typeof SIZE_CHOICES;
+export const DEFAULT_SIZE: SizeKey = '512x512';
+
+export function isSizeKey(value: string): value is SizeKey {
+  return Object.hasOwn(SIZE_CHOICES, value);
+}
+
+export const BACKEND_CHOICES: readonly { value: BackendChoice; label: string }[] = [
+  { value: 'auto', label: 'Auto (WebGPU when available)' },
+  { value: 'webgpu', label: 'WebGPU' },
+  { value: 'wasm', label: 'WebAssembly (slow fallback)' },
+];
+
+export function isBackendChoice(value: string): value is BackendChoice {
+  return value === 'auto' || value === 'webgpu' || value === 'wasm';
+}
+
+/** localStorage key of the last model base URL that the user loaded. */
+export const MODEL_URL_STORAGE_KEY = 'sdxl-turbo-web:model-url';
+
+export interface UrlParams {
+  /** ?model=<base URL>, trimmed; null when absent or blank. */
+  modelUrl: string | null;
+  /** ?backend=auto|webgpu|wasm; null when absent or not one of those. */
+  backend: BackendChoice | null;
+}
+
+/** Parses the page's query string (`location.search`, with or without the leading '?'). */
+export function parseUrlParams(search: string): UrlParams {
+  const params = new URLSearchParams(search);
+  const model = params.get('model')?.trim() ?? '';
+  const backend = params.get('backend')?.trim().toLowerCase() ?? '';
+  return {
+    modelUrl: model === '' ? null : model,
+    backend: isBackendChoice(backend) ? backend : null,
+  };
+}
+
+/**
+ * The page address with ?model= (and ?backend=, unless auto) set to what was just loaded,
+ * keeping every other parameter and the hash, so the link can be shared.
+ */
+export function withModelParams(href: string, modelUrl: string, backend: BackendChoice): string {
+  const url = new URL(href);
+  url.searchParams.set('model', modelUrl);
+  if (backend === 'auto') url.searchParams.delete('backend');
+  else url.searchParams.set('backend', backend);
+  return url.href;
+}
+
+export interface InitialSettings {
+  modelUrl: string;
+  backendChoice: BackendChoice;
+  /** True when the model came from ?model=: load it as soon as the worker is ready. */
+  autoLoad: boolean;
+}
+
+/** Minimal Storage surface, so tests can pass a Map-backed fake and private mode can fail. */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+export function readInitialSettings(
+  search: string,
+  storage: KeyValueStorage | null,
+): InitialSettings {
+  const params = parseUrlParams(search);
+  const backendChoice = params.backend ?? 'auto';
+  if (params.modelUrl !== null) return { modelUrl: params.modelUrl, backendChoice, autoLoad: true };
+  let stored: string | null = null;
+  try {
+    stored = storage?.getItem(MODEL_URL_STORAGE_KEY) ?? null;
+  } catch {
+    // Storage can throw (blocked cookies, some private modes): start empty instead.
+  }
+  return { modelUrl: stored?.trim() ?? '', backendChoice, autoLoad: false };
+}
+
+/**
+ * The base URL the worker receives: absolute (the worker's own URL differs from the page's,
+ * so a relative URL would resolve against the wrong place) and ending in '/', so that
+ * `new URL('unet/model.onnx', base)` stays inside the model folder. Null if not a URL.
+ */
+export function resolveModelBaseUrl(modelUrl: string, pageHref: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(modelUrl.trim(), pageHref);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.href;
+}

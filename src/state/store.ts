@@ -1,0 +1,374 @@
+/**
+ * The one app store: the user's settings, what the worker reported, and the two actions that
+ * talk to it (loadModel, generate). It is a vanilla zustand store so tests can drive it
+ * without React, and it reaches the worker only through the injected `WorkerPort`.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import {
+  PROTOCOL_VERSION,
+  type Backend,
+  type BackendChoice,
+  type Capabilities,
+  type ErrorCode,
+  type GenerateParams,
+  type ModelDtype,
+  type StageTimings,
+  type WorkerEvent,
+  type WorkerRequest,
+} from '../protocol/messages';
+import { parseSeed, randomSeed as cryptoRandomSeed } from './seed';
+import {
+  DEFAULT_SIZE,
+  DEFAULT_STEPS,
+  SIZE_CHOICES,
+  isBackendChoice,
+  isSizeKey,
+  resolveModelBaseUrl,
+  type InitialSettings,
+  type SizeKey,
+} from './settings';
+
+/** The only thing the store needs from the worker: a way to send it a request. */
+export interface WorkerPort {
+  post(req: WorkerRequest): void;
+}
+
+export type AppStatus = 'starting' | 'idle' | 'loading' | 'ready' | 'generating' | 'error';
+
+/** The worker's error codes plus the failures only the page can see. */
+export type UiErrorCode =
+  | ErrorCode
+  | 'protocol-mismatch' // the worker speaks another protocol version (stale cache)
+  | 'worker-failed' // the worker script failed to start or threw outside a request
+  | 'bad-url'; // the model URL is not an http(s) URL
+
+export interface UiError {
+  code: UiErrorCode;
+  /** Technical detail (from the worker or the page): shown as plain text under the explanation. */
+  message: string;
+  /** The request it belongs to; null for errors not tied to one. */
+  requestId: number | null;
+}
+
+export interface FileProgress {
+  file: string;
+  loadedBytes: number;
+  /** 0 when the server did not say (no Content-Length). */
+  totalBytes: number;
+}
+
+export interface LoadInProgress {
+  id: number;
+  baseUrl: string;
+  backend: BackendChoice;
+  /** One entry per file, in the order the worker first reported them. */
+  files: FileProgress[];
+}
+
+export interface LoadedModel {
+  id: number;
+  baseUrl: string;
+  backend: Backend;
+  dtype: ModelDtype;
+  loadMs: number;
+}
+
+/** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
+export interface Frame {
+  id: number;
+  width: number;
+  height: number;
+  pixels: ArrayBuffer;
+  backend: Backend;
+  params: GenerateParams;
+  timings: StageTimings;
+}
+
+/** Everything the UI renders. */
+export interface AppData {
+  prompt: string;
+  steps: number;
+  seed: number;
+  size: SizeKey;
+  modelUrl: string;
+  backendChoice: BackendChoice;
+
+  /** Set by 'ready'; null until then. */
+  capabilities: Capabilities | null;
+  workerReady: boolean;
+  /** The worker is unusable (failed to start, wrong protocol): nothing can be sent to it. */
+  fatal: boolean;
+  load: LoadInProgress | null;
+  model: LoadedModel | null;
+  /** Id of the newest generate request that has not produced its frame yet. */
+  generatingId: number | null;
+  frame: Frame | null;
+  error: UiError | null;
+  /** Derived from the fields above after every change; mirrored in the UI's data-state. */
+  status: AppStatus;
+}
+
+export interface AppActions {
+  setPrompt(prompt: string): void;
+  /** Integer 1..4; anything else is clamped, non-numbers are ignored. */
+  setSteps(steps: number): void;
+  /** Returns false (and keeps the old seed) when the input is not a number. */
+  setSeed(input: string | number): boolean;
+  rerollSeed(): void;
+  setSize(size: string): void;
+  setModelUrl(url: string): void;
+  setBackendChoice(choice: string): void;
+  clearError(): void;
+  /** An error the page itself ran into (e.g. a frame it could not paint). */
+  reportError(error: UiError): void;
+  /** Posts 'load-model' for the current URL and backend. False when it cannot now. */
+  loadModel(): boolean;
+  /** Posts 'generate' with the current parameters. False when no model is ready. */
+  generate(): boolean;
+  handleWorkerEvent(ev: WorkerEvent): void;
+  /** The worker itself failed (script error, uncaught exception, unreadable message). */
+  workerFailed(message: string): void;
+}
+
+export type AppState = AppData & AppActions;
+export type AppStore = StoreApi<AppState>;
+
+export interface StoreDeps {
+  port: WorkerPort;
+  initial?: Partial<InitialSettings> & { prompt?: string; seed?: number };
+  /** Address the model URL is resolved against; defaults to the page's location. */
+  pageHref?: () => string;
+  /** Called when a load is requested: remember the URL (localStorage) and share it (?model=). */
+  onModelRequested?: (modelUrl: string, backend: BackendChoice) => void;
+  randomSeed?: () => number;
+}
+
+export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
+  if (s.fatal) return 'error';
+  if (!s.workerReady) return 'starting';
+  if (s.load) return 'loading';
+  if (s.generatingId !== null) return 'generating';
+  if (s.error) return 'error';
+  return s.model ? 'ready' : 'idle';
+}
+
+/** Generate is possible: a model is loaded and no load is running (a running generation is fine: newest wins). */
+export function canGenerate(s: AppData): boolean {
+  return !s.fatal && s.workerReady && s.load === null && s.model !== null;
+}
+
+/** Load is possible: the worker is up, no load is running, and there is a URL. */
+export function canLoad(s: AppData): boolean {
+  return !s.fatal && s.workerReady && s.load === null && s.modelUrl.trim() !== '';
+}
+
+export function sizeOf(size: SizeKey): { width: number; height: number } {
+  const { width, height } = SIZE_CHOICES[size];
+  return { width, height };
+}
+
+export function createAppStore(deps: StoreDeps): AppStore {
+  const initial = deps.initial ?? {};
+  const nextSeed = deps.randomSeed ?? cryptoRandomSeed;
+  const pageHref = deps.pageHref ?? (() => globalThis.location?.href ?? 'http://localhost/');
+  let nextRequestId = 1;
+  let autoLoad = initial.autoLoad ?? false;
+
+  return createStore<AppState>()((setRaw, get) => {
+    /** Every change goes through here so `status` never disagrees with the other fields. */
+    const set = (patch: Partial<AppData>) =>
+      setRaw((s) => ({ ...patch, status: deriveStatus({ ...s, ...patch }) }));
+
+    const fail = (code: UiErrorCode, message: string, requestId: number | null, fatal = false) =>
+      set({ error: { code, message, requestId }, ...(fatal ? { fatal: true } : {}) });
+
+    const onEvent = (ev: WorkerEvent): void => {
+      const s = get();
+      switch (ev.type) {
+        case 'ready': {
+          if (ev.protocolVersion !== PROTOCOL_VERSION) {
+            fail(
+              'protocol-mismatch',
+              `The page speaks worker protocol ${PROTOCOL_VERSION}, the worker speaks ${String(ev.protocolVersion)}.`,
+              null,
+              true,
+            );
+            return;
+          }
+          set({ workerReady: true, capabilities: ev.capabilities });
+          if (autoLoad) {
+            autoLoad = false;
+            if (get().modelUrl.trim() !== '') get().loadModel();
+          }
+          return;
+        }
+        case 'load-progress': {
+          if (s.load?.id !== ev.id) return; // progress of a load we no longer wait for
+          const entry = { file: ev.file, loadedBytes: ev.loadedBytes, totalBytes: ev.totalBytes };
+          const index = s.load.files.findIndex((f) => f.file === ev.file);
+          const files =
+            index < 0
+              ? [...s.load.files, entry]
+              : s.load.files.map((f, i) => (i === index ? entry : f));
+          set({ load: { ...s.load, files } });
+          return;
+        }
+        case 'model-loaded': {
+          if (s.load?.id !== ev.id) return;
+          set({
+            load: null,
+            model: {
+              id: ev.id,
+              baseUrl: s.load.baseUrl,
+              backend: ev.backend,
+              dtype: ev.dtype,
+              loadMs: ev.loadMs,
+            },
+          });
+          return;
+        }
+        case 'generation-started':
+          return; // 'generating' already shows from the moment the request was posted
+        case 'frame': {
+          // Newest wins: a late frame of an older request never replaces a newer picture.
+          if (s.frame && ev.id < s.frame.id) return;
+          const done = s.generatingId !== null && ev.id >= s.generatingId;
+          const finished: Partial<AppData> = done ? { generatingId: null } : {};
+          if (ev.pixels.byteLength !== ev.width * ev.height * 4) {
+            const detail = `Frame ${ev.id} has ${ev.pixels.byteLength} bytes, expected ${ev.width}×${ev.height}×4.`;
+            set({ ...finished, error: { code: 'internal', message: detail, requestId: ev.id } });
+            return;
+          }
+          set({
+            frame: {
+              id: ev.id,
+              width: ev.width,
+              height: ev.height,
+              pixels: ev.pixels,
+              backend: ev.backend,
+              params: ev.params,
+              timings: ev.timings,
+            },
+            ...finished,
+          });
+          return;
+        }
+        case 'error': {
+          const patch: Partial<AppData> = {};
+          if (ev.id === null) {
+            // Not tied to a request (e.g. the GPU device went away): nothing is in flight anymore.
+            patch.load = null;
+            patch.generatingId = null;
+          } else if (s.load?.id === ev.id) {
+            patch.load = null;
+          } else if (s.generatingId === ev.id) {
+            patch.generatingId = null;
+          }
+          // The sessions are gone (or were never there): the user has to load the model again.
+          if (ev.error.code === 'device-lost' || ev.error.code === 'no-model') patch.model = null;
+          set({
+            ...patch,
+            error: { code: ev.error.code, message: ev.error.message, requestId: ev.id },
+          });
+          return;
+        }
+        default: {
+          const unknown: never = ev;
+          console.warn('Unknown worker event', unknown);
+        }
+      }
+    };
+
+    return {
+      prompt: initial.prompt ?? '',
+      steps: DEFAULT_STEPS,
+      seed: parseSeed(initial.seed ?? Number.NaN) ?? nextSeed(),
+      size: DEFAULT_SIZE,
+      modelUrl: initial.modelUrl ?? '',
+      backendChoice: initial.backendChoice ?? 'auto',
+      capabilities: null,
+      workerReady: false,
+      fatal: false,
+      load: null,
+      model: null,
+      generatingId: null,
+      frame: null,
+      error: null,
+      status: 'starting',
+
+      setPrompt: (prompt) => set({ prompt }),
+      setSteps: (steps) => {
+        if (!Number.isFinite(steps)) return;
+        set({ steps: Math.min(4, Math.max(1, Math.round(steps))) });
+      },
+      setSeed: (input) => {
+        const seed = parseSeed(input);
+        if (seed === null) return false;
+        set({ seed });
+        return true;
+      },
+      rerollSeed: () => set({ seed: nextSeed() }),
+      setSize: (size) => {
+        if (isSizeKey(size)) set({ size });
+      },
+      setModelUrl: (modelUrl) => set({ modelUrl }),
+      setBackendChoice: (choice) => {
+        if (isBackendChoice(choice)) set({ backendChoice: choice });
+      },
+      clearError: () => {
+        if (!get().fatal) set({ error: null });
+      },
+      reportError: (error) => {
+        if (!get().fatal) set({ error });
+      },
+
+      loadModel: () => {
+        const s = get();
+        if (!canLoad(s)) return false;
+        const modelUrl = s.modelUrl.trim();
+        const baseUrl = resolveModelBaseUrl(modelUrl, pageHref());
+        if (baseUrl === null) {
+          fail('bad-url', `Not an http(s) URL: ${modelUrl}`, null);
+          return false;
+        }
+        const id = nextRequestId++;
+        deps.port.post({ type: 'load-model', id, baseUrl, backend: s.backendChoice });
+        set({
+          load: { id, baseUrl, backend: s.backendChoice, files: [] },
+          model: null,
+          error: null,
+        });
+        deps.onModelRequested?.(modelUrl, s.backendChoice);
+        return true;
+      },
+
+      generate: () => {
+        const s = get();
+        if (!canGenerate(s)) return false;
+        const id = nextRequestId++;
+        const params: GenerateParams = {
+          prompt: s.prompt,
+          seed: s.seed,
+          steps: s.steps,
+          ...sizeOf(s.size),
+        };
+        deps.port.post({ type: 'generate', id, params });
+        set({ generatingId: id, error: null });
+        return true;
+      },
+
+      handleWorkerEvent: (ev) => {
+        if (get().fatal) return; // an incompatible or dead worker: ignore whatever it says
+        onEvent(ev);
+      },
+
+      workerFailed: (message) => {
+        if (get().fatal) return;
+        // Before 'ready' the worker never came up; after it, the request in flight is lost.
+        const fatal = !get().workerReady;
+        set({ load: null, generatingId: null });
+        fail('worker-failed', message, null, fatal);
+      },
+    };
+  });
+}
