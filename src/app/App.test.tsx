@@ -121,6 +121,7 @@ describe('<App/>', () => {
       timings: {
         tokenize: 1,
         textEncoders: 20,
+        promptCached: false,
         unetSteps: [300, 310],
         vaeDecode: 400,
         toPixels: 3,

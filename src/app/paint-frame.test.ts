@@ -35,11 +35,13 @@ describe('paintFrame', () => {
       timings: {
         tokenize: 0,
         textEncoders: 0,
+        promptCached: false,
         unetSteps: [0],
         vaeDecode: 0,
         toPixels: 0,
         total: 0,
       },
+      latencyMs: null,
     };
     paintFrame(canvas as unknown as HTMLCanvasElement, frame);
     expect(canvas.width).toBe(2);

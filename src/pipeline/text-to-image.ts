@@ -1,6 +1,7 @@
 import { LATENT_CHANNELS, VAE_DOWNSAMPLE, VAE_SCALING_FACTOR, timeIds } from './conditioning.ts';
 import type { GraphSession } from './graph-session.ts';
 import { decodedImageToRgba } from './pixels.ts';
+import { LruCache } from './lru-cache.ts';
 import { GaussianNoise } from './random.ts';
 import {
   eulerAncestralUpdate,
@@ -39,7 +40,9 @@ export interface TextToImageParams {
 
 export interface StageTimings {
   tokenize: number;
+  /** 0 when the prompt's embedding came from the cache. */
   textEncoders: number;
+  promptCached: boolean;
   unetSteps: number[];
   vaeDecode: number;
   toPixels: number;
@@ -67,8 +70,14 @@ export interface RunControl {
 
 export const MAX_STEPS = 4;
 
+/** Prompts kept encoded: live typing goes back and forth over a few recent texts. */
+const PROMPT_CACHE_SIZE = 16;
+
 /** SDXL Turbo text-to-image: one UNet pass per step, no classifier-free guidance. */
 export class TextToImagePipeline {
+  /** Keyed by both tokenizers' ids, so edits that tokenize the same (spaces, case) hit it. */
+  private readonly prompts = new LruCache<string, PromptEmbedding>(PROMPT_CACHE_SIZE);
+
   constructor(private readonly model: SdxlModel) {}
 
   async generate(params: TextToImageParams, control: RunControl = {}): Promise<GeneratedImage> {
@@ -83,12 +92,11 @@ export class TextToImagePipeline {
     const ids2 = this.model.tokenizer2.encode(params.prompt);
     const tokenized = now();
 
-    const embedding = await encodePrompt(
-      this.model.textEncoder,
-      this.model.textEncoder2,
-      ids,
-      ids2,
-    );
+    const key = `${ids.join(',')}|${ids2.join(',')}`;
+    const cached = this.prompts.get(key);
+    const embedding =
+      cached ?? (await encodePrompt(this.model.textEncoder, this.model.textEncoder2, ids, ids2));
+    if (!cached) this.prompts.set(key, embedding);
     const encoded = now();
     checkpoint();
 
@@ -107,6 +115,7 @@ export class TextToImagePipeline {
       timings: {
         tokenize: tokenized - start,
         textEncoders: encoded - tokenized,
+        promptCached: cached !== undefined,
         unetSteps,
         vaeDecode: vaeDone - denoised,
         toPixels: end - vaeDone,

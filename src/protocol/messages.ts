@@ -8,7 +8,7 @@ import type {
 } from '../pipeline/text-to-image.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type Backend = 'webgpu' | 'wasm';
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
@@ -45,7 +45,14 @@ export type ModelDtype = 'float32' | 'float16';
 /** Messages from the page to the worker. */
 export type WorkerRequest =
   | { type: 'load-model'; id: number; baseUrl: string; backend: BackendChoice }
-  | { type: 'generate'; id: number; params: GenerateParams };
+  /**
+   * Newest wins: a generate replaces any generate still waiting. A live one (sent while the
+   * user types) lets the running generation finish so frames keep coming; any other
+   * (Generate button) stops the running one at its next stage boundary.
+   */
+  | { type: 'generate'; id: number; params: GenerateParams; live: boolean }
+  /** Stop the running generation at its next stage boundary and drop the waiting one. */
+  | { type: 'cancel'; id: number };
 
 /** Messages from the worker to the page. */
 export type WorkerEvent =
@@ -53,6 +60,8 @@ export type WorkerEvent =
   | { type: 'load-progress'; id: number; file: string; loadedBytes: number; totalBytes: number }
   | { type: 'model-loaded'; id: number; backend: Backend; dtype: ModelDtype; loadMs: number }
   | { type: 'generation-started'; id: number }
+  /** The request was replaced or cancelled before it produced a frame; not an error. */
+  | { type: 'superseded'; id: number }
   | {
       type: 'frame';
       id: number;

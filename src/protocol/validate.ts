@@ -17,8 +17,12 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
     }
     case 'generate': {
       const params = parseParams(msg['params']);
-      return params ? { type: 'generate', id, params } : null;
+      const live = msg['live'] ?? false;
+      if (!params || typeof live !== 'boolean') return null;
+      return { type: 'generate', id, params, live };
     }
+    case 'cancel':
+      return { type: 'cancel', id };
     default:
       return null;
   }

@@ -41,7 +41,15 @@ function frame(id: number, seed = 7, width = 2, height = 2): WorkerEvent {
     pixels: new ArrayBuffer(width * height * 4),
     backend: 'webgpu',
     params,
-    timings: { tokenize: 1, textEncoders: 2, unetSteps: [3], vaeDecode: 4, toPixels: 5, total: 15 },
+    timings: {
+      tokenize: 1,
+      textEncoders: 2,
+      promptCached: false,
+      unetSteps: [3],
+      vaeDecode: 4,
+      toPixels: 5,
+      total: 15,
+    },
   };
 }
 
@@ -161,6 +169,7 @@ describe('app store', () => {
     expect(t.posted).toEqual([]);
 
     const u = loaded();
+    u.s().setLive(false); // explicit generation only; live mode has its own tests
     u.s().setPrompt('a photo of a cat');
     u.s().setSteps(3);
     u.s().setSeed('42');
@@ -170,6 +179,7 @@ describe('app store', () => {
       type: 'generate',
       id: 2,
       params: { prompt: 'a photo of a cat', seed: 42, steps: 3, width: 512, height: 768 },
+      live: false,
     });
     expect(u.s().status).toBe('generating');
     u.s().setSize('768x512');

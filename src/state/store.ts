@@ -82,6 +82,16 @@ export interface Frame {
   backend: Backend;
   params: GenerateParams;
   timings: StageTimings;
+  /** From the edit (or click) that asked for this image to its arrival, in ms. */
+  latencyMs: number | null;
+}
+
+/** How live mode paced the work: requests asked, generations run, frames, and skipped ones. */
+export interface GenerationStats {
+  requested: number;
+  started: number;
+  finished: number;
+  superseded: number;
 }
 
 /** Everything the UI renders. */
@@ -92,6 +102,8 @@ export interface AppData {
   size: SizeKey;
   modelUrl: string;
   backendChoice: BackendChoice;
+  /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
+  live: boolean;
 
   /** Set by 'ready'; null until then. */
   capabilities: Capabilities | null;
@@ -103,6 +115,7 @@ export interface AppData {
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
   frame: Frame | null;
+  stats: GenerationStats;
   error: UiError | null;
   /** Derived from the fields above after every change; mirrored in the UI's data-state. */
   status: AppStatus;
@@ -118,6 +131,7 @@ export interface AppActions {
   setSize(size: string): void;
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
+  setLive(live: boolean): void;
   clearError(): void;
   /** An error the page itself ran into (e.g. a frame it could not paint). */
   reportError(error: UiError): void;
@@ -125,6 +139,8 @@ export interface AppActions {
   loadModel(): boolean;
   /** Posts 'generate' with the current parameters. False when no model is ready. */
   generate(): boolean;
+  /** Stops the running generation and drops the waiting one. */
+  cancel(): void;
   handleWorkerEvent(ev: WorkerEvent): void;
   /** The worker itself failed (script error, uncaught exception, unreadable message). */
   workerFailed(message: string): void;
@@ -141,6 +157,8 @@ export interface StoreDeps {
   /** Called when a load is requested: remember the URL (localStorage) and share it (?model=). */
   onModelRequested?: (modelUrl: string, backend: BackendChoice) => void;
   randomSeed?: () => number;
+  /** Clock for latency figures; defaults to performance.now. */
+  now?: () => number;
 }
 
 export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
@@ -173,6 +191,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
   const pageHref = deps.pageHref ?? (() => globalThis.location?.href ?? 'http://localhost/');
   let nextRequestId = 1;
   let autoLoad = initial.autoLoad ?? false;
+  const now = deps.now ?? (() => performance.now());
+  /** When each generate request was asked for, until its frame (or end) arrives. */
+  const requestedAt = new Map<number, number>();
 
   return createStore<AppState>()((setRaw, get) => {
     /** Every change goes through here so `status` never disagrees with the other fields. */
@@ -215,6 +236,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
         }
         case 'model-loaded': {
           if (s.load?.id !== ev.id) return;
+          const liveAfterLoad = s.live && s.prompt.trim() !== '';
           set({
             load: null,
             model: {
@@ -225,18 +247,41 @@ export function createAppStore(deps: StoreDeps): AppStore {
               loadMs: ev.loadMs,
             },
           });
+          // Live mode: the picture for the prompt already typed appears without a click.
+          if (liveAfterLoad) requestGeneration(true);
           return;
         }
         case 'generation-started':
-          return; // 'generating' already shows from the moment the request was posted
+          // 'generating' already shows from the moment the request was posted.
+          set({ stats: { ...s.stats, started: s.stats.started + 1 } });
+          return;
+        case 'superseded': {
+          requestedAt.delete(ev.id);
+          const patch: Partial<AppData> = {
+            stats: { ...s.stats, superseded: s.stats.superseded + 1 },
+          };
+          if (s.generatingId === ev.id) patch.generatingId = null;
+          set(patch);
+          return;
+        }
         case 'frame': {
+          const askedAt = requestedAt.get(ev.id);
+          requestedAt.delete(ev.id);
+          const stats = { ...s.stats, finished: s.stats.finished + 1 };
           // Newest wins: a late frame of an older request never replaces a newer picture.
-          if (s.frame && ev.id < s.frame.id) return;
+          if (s.frame && ev.id < s.frame.id) {
+            set({ stats });
+            return;
+          }
           const done = s.generatingId !== null && ev.id >= s.generatingId;
           const finished: Partial<AppData> = done ? { generatingId: null } : {};
           if (ev.pixels.byteLength !== ev.width * ev.height * 4) {
             const detail = `Frame ${ev.id} has ${ev.pixels.byteLength} bytes, expected ${ev.width}×${ev.height}×4.`;
-            set({ ...finished, error: { code: 'internal', message: detail, requestId: ev.id } });
+            set({
+              ...finished,
+              stats,
+              error: { code: 'internal', message: detail, requestId: ev.id },
+            });
             return;
           }
           set({
@@ -248,12 +293,15 @@ export function createAppStore(deps: StoreDeps): AppStore {
               backend: ev.backend,
               params: ev.params,
               timings: ev.timings,
+              latencyMs: askedAt === undefined ? null : now() - askedAt,
             },
+            stats,
             ...finished,
           });
           return;
         }
         case 'error': {
+          if (ev.id !== null) requestedAt.delete(ev.id);
           const patch: Partial<AppData> = {};
           if (ev.id === null) {
             // Not tied to a request (e.g. the GPU device went away): nothing is in flight anymore.
@@ -279,6 +327,42 @@ export function createAppStore(deps: StoreDeps): AppStore {
       }
     };
 
+    /**
+     * Posts 'generate' with the current parameters. Live requests let the worker finish what
+     * it is running (frames keep coming while typing); the worker keeps only the newest
+     * waiting request, so pacing follows the real generation time, not a fixed debounce.
+     */
+    const requestGeneration = (live: boolean): boolean => {
+      const s = get();
+      if (!canGenerate(s)) return false;
+      const id = nextRequestId++;
+      const params: GenerateParams = {
+        prompt: s.prompt,
+        seed: s.seed,
+        steps: s.steps,
+        ...sizeOf(s.size),
+      };
+      requestedAt.set(id, now());
+      deps.port.post({ type: 'generate', id, params, live });
+      set({
+        generatingId: id,
+        error: null,
+        stats: { ...s.stats, requested: s.stats.requested + 1 },
+      });
+      return true;
+    };
+
+    /** In live mode, an edit asks for its image (an empty prompt asks for nothing yet). */
+    const requestLive = () => {
+      const s = get();
+      if (s.live && s.prompt.trim() !== '') requestGeneration(true);
+    };
+
+    const edit = (patch: Partial<AppData>) => {
+      set(patch);
+      requestLive();
+    };
+
     return {
       prompt: initial.prompt ?? '',
       steps: DEFAULT_STEPS,
@@ -286,6 +370,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       size: DEFAULT_SIZE,
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
+      live: true,
       capabilities: null,
       workerReady: false,
       fatal: false,
@@ -293,23 +378,28 @@ export function createAppStore(deps: StoreDeps): AppStore {
       model: null,
       generatingId: null,
       frame: null,
+      stats: { requested: 0, started: 0, finished: 0, superseded: 0 },
       error: null,
       status: 'starting',
 
-      setPrompt: (prompt) => set({ prompt }),
+      setPrompt: (prompt) => edit({ prompt }),
       setSteps: (steps) => {
         if (!Number.isFinite(steps)) return;
-        set({ steps: Math.min(4, Math.max(1, Math.round(steps))) });
+        edit({ steps: Math.min(4, Math.max(1, Math.round(steps))) });
       },
       setSeed: (input) => {
         const seed = parseSeed(input);
         if (seed === null) return false;
-        set({ seed });
+        edit({ seed });
         return true;
       },
-      rerollSeed: () => set({ seed: nextSeed() }),
+      rerollSeed: () => edit({ seed: nextSeed() }),
       setSize: (size) => {
-        if (isSizeKey(size)) set({ size });
+        if (isSizeKey(size)) edit({ size });
+      },
+      setLive: (live) => {
+        set({ live });
+        if (live) requestLive();
       },
       setModelUrl: (modelUrl) => set({ modelUrl }),
       setBackendChoice: (choice) => {
@@ -342,19 +432,11 @@ export function createAppStore(deps: StoreDeps): AppStore {
         return true;
       },
 
-      generate: () => {
-        const s = get();
-        if (!canGenerate(s)) return false;
-        const id = nextRequestId++;
-        const params: GenerateParams = {
-          prompt: s.prompt,
-          seed: s.seed,
-          steps: s.steps,
-          ...sizeOf(s.size),
-        };
-        deps.port.post({ type: 'generate', id, params });
-        set({ generatingId: id, error: null });
-        return true;
+      generate: () => requestGeneration(false),
+
+      cancel: () => {
+        if (get().generatingId === null) return;
+        deps.port.post({ type: 'cancel', id: nextRequestId++ });
       },
 
       handleWorkerEvent: (ev) => {

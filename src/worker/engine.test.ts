@@ -75,10 +75,15 @@ describe('worker engine', () => {
   it('turns invalid parameters into a bad-request error and keeps working', async () => {
     const { engine, events } = harness();
     engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
-    engine.receive({ type: 'generate', id: 2, params: { ...params, steps: 9 } });
-    engine.receive({ type: 'generate', id: 3, params: { ...params, width: 100 } });
-    engine.receive({ type: 'generate', id: 4, params });
     await engine.idle();
+    for (const [id, p] of [
+      [2, { ...params, steps: 9 }],
+      [3, { ...params, width: 100 }],
+      [4, params],
+    ] as const) {
+      engine.receive({ type: 'generate', id, params: p, live: false });
+      await engine.idle();
+    }
     const errors = events.flatMap((e) => (e.event.type === 'error' ? [e.event] : []));
     expect(errors.map((e) => [e.id, e.error.code])).toEqual([
       [2, 'bad-request'],

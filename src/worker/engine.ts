@@ -1,5 +1,5 @@
 import type { LoadProgress, LoadedModel } from '../pipeline/model-loader.ts';
-import { TextToImagePipeline } from '../pipeline/text-to-image.ts';
+import { SupersededError, TextToImagePipeline } from '../pipeline/text-to-image.ts';
 import type {
   Backend,
   BackendChoice,
@@ -22,13 +22,21 @@ export interface EngineHost {
   log(message: string, detail?: unknown): void;
 }
 
+type GenerateRequest = Extract<WorkerRequest, { type: 'generate' }>;
+type QueuedRequest = Exclude<WorkerRequest, { type: 'cancel' }>;
+
 /**
- * The worker's request handler: validates each message, runs requests one at a time in
- * arrival order, and answers every request with a result or an error event.
+ * The worker's request handler. It validates each message and runs one job at a time:
+ * model loads in arrival order, and generations newest-wins: at most one generate waits, a
+ * newer one replaces it, and a running generation stops at its next stage boundary when it is
+ * no longer wanted. Every generate ends in exactly one of 'frame', 'error' or 'superseded', in
+ * request order, so the page never sees an older frame after a newer one.
  */
 export class Engine {
   private current: (LoadedOn & { pipeline: TextToImagePipeline }) | null = null;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue: QueuedRequest[] = [];
+  private running: { request: QueuedRequest; superseded: boolean } | null = null;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly host: EngineHost) {}
 
@@ -39,28 +47,77 @@ export class Engine {
       this.host.log('ignored a malformed message', data);
       return;
     }
-    this.queue = this.queue.then(() => this.process(request));
+    switch (request.type) {
+      case 'generate':
+        this.dropWaitingGenerate();
+        if (!request.live) this.supersedeRunningGenerate();
+        this.queue.push(request);
+        break;
+      case 'cancel':
+        this.dropWaitingGenerate();
+        this.supersedeRunningGenerate();
+        break;
+      case 'load-model':
+        // The running generation's sessions are about to be released.
+        this.supersedeRunningGenerate();
+        this.queue.push(request);
+        break;
+      default: {
+        const unreachable: never = request;
+        this.host.log('unhandled request', unreachable);
+      }
+    }
+    this.pump();
   }
 
-  /** Resolves when every request received so far has been answered (for tests). */
+  /** Resolves once every request received so far has been answered (for tests). */
   idle(): Promise<void> {
-    return this.queue;
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async process(request: WorkerRequest): Promise<void> {
+  private dropWaitingGenerate(): void {
+    const index = this.queue.findIndex((r) => r.type === 'generate');
+    if (index < 0) return;
+    const [dropped] = this.queue.splice(index, 1);
+    if (dropped) this.host.post({ type: 'superseded', id: dropped.id });
+  }
+
+  private supersedeRunningGenerate(): void {
+    if (this.running?.request.type === 'generate') this.running.superseded = true;
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const next = this.queue.shift();
+    if (!next) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    const job = { request: next, superseded: false };
+    this.running = job;
+    void this.process(job).finally(() => {
+      this.running = null;
+      this.pump();
+    });
+  }
+
+  private async process(job: { request: QueuedRequest; superseded: boolean }): Promise<void> {
+    const { request } = job;
     try {
-      switch (request.type) {
-        case 'load-model':
-          return await this.load(request.id, request.baseUrl, request.backend);
-        case 'generate':
-          return await this.generate(request.id, request.params);
-        default: {
-          const unreachable: never = request;
-          throw new Error(`unhandled request ${JSON.stringify(unreachable)}`);
-        }
+      if (request.type === 'load-model') {
+        await this.load(request.id, request.baseUrl, request.backend);
+      } else {
+        await this.generate(request, () => !job.superseded);
       }
     } catch (error) {
-      this.host.post({ type: 'error', id: request.id, error: toWorkerError(error) });
+      if (error instanceof SupersededError) {
+        this.host.post({ type: 'superseded', id: request.id });
+      } else {
+        this.host.post({ type: 'error', id: request.id, error: toWorkerError(error) });
+      }
     }
   }
 
@@ -84,7 +141,8 @@ export class Engine {
     });
   }
 
-  private async generate(id: number, params: GenerateParams): Promise<void> {
+  private async generate(request: GenerateRequest, stillWanted: () => boolean): Promise<void> {
+    const { id, params } = request;
     const current = this.current;
     if (!current) {
       this.host.post({
@@ -95,7 +153,10 @@ export class Engine {
       return;
     }
     this.host.post({ type: 'generation-started', id });
-    const image = await current.pipeline.generate(params, { now: () => this.host.now() });
+    const image = await current.pipeline.generate(params satisfies GenerateParams, {
+      now: () => this.host.now(),
+      stillWanted,
+    });
     const pixels = image.pixels.buffer as ArrayBuffer;
     this.host.post(
       {

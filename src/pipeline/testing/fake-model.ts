@@ -41,26 +41,34 @@ const f32 = (name: string, shape: ValueInfo['shape'] = null): ValueInfo => ({
   shape,
 });
 
+export type FakeGraph = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder';
+
 export interface FakeModelHooks {
-  /** Called on every UNet run, e.g. to count steps or to delay. */
-  onUnet?: () => void | Promise<void>;
+  /** Called on every graph run, e.g. to count runs or to take a controlled time. */
+  onRun?: (graph: FakeGraph) => void | Promise<void>;
   released?: () => void;
 }
 
 export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
-  const tokenizer = { encode: () => new Array<number>(77).fill(49407) } as unknown as ClipTokenizer;
+  // Ids follow the text (one per character), so the prompt cache sees different prompts.
+  const encode = (text: string) =>
+    Array.from({ length: 77 }, (_, i) => text.toLowerCase().trim().charCodeAt(i) || 49407);
+  const tokenizer = { encode } as unknown as ClipTokenizer;
   const ids: ValueInfo = { name: 'input_ids', type: 'int64', shape: [1, 77] };
   return {
     dtype: 'float32',
     tokenizer,
     tokenizer2: tokenizer,
-    textEncoder: fakeSession([ids], [{ name: 'hidden_states.11', shape: () => [1, 77, 768] }]),
+    textEncoder: fakeSession([ids], [{ name: 'hidden_states.11', shape: () => [1, 77, 768] }], () =>
+      hooks.onRun?.('textEncoder'),
+    ),
     textEncoder2: fakeSession(
       [ids],
       [
         { name: 'hidden_states.31', shape: () => [1, 77, 1280] },
         { name: 'text_embeds', shape: () => [1, 1280] },
       ],
+      () => hooks.onRun?.('textEncoder2'),
     ),
     unet: fakeSession(
       [
@@ -71,7 +79,7 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
         f32('time_ids'),
       ],
       [{ name: 'out_sample', shape: (feeds) => [...(feeds['sample']?.dims ?? [])] }],
-      hooks.onUnet,
+      () => hooks.onRun?.('unet'),
     ),
     vaeDecoder: fakeSession(
       [f32('latent_sample')],
@@ -84,6 +92,7 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
           },
         },
       ],
+      () => hooks.onRun?.('vaeDecoder'),
     ),
     async release() {
       hooks.released?.();

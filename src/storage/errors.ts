@@ -1,0 +1,54 @@
+/**
+ * What can go wrong while downloading and storing model weights. Each class maps onto one of
+ * the worker's error codes, so the UI can explain it; every message names the file.
+ */
+
+/** The network or the server failed (after retries, where a retry could help). */
+export class WeightDownloadError extends Error {
+  override name = 'WeightDownloadError';
+  constructor(
+    message: string,
+    /** True for failures another attempt may fix: a dropped connection, a 5xx, a cut body. */
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The server sent something that is not the file: an HTML page, the wrong size, a bad hash. */
+export class WeightFileError extends Error {
+  override name = 'WeightFileError';
+}
+
+/** The browser's storage is too small or full; the message says how much is needed and free. */
+export class StorageQuotaError extends Error {
+  override name = 'StorageQuotaError';
+  constructor(
+    message: string,
+    readonly neededBytes: number,
+    readonly freeBytes: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** The download was cancelled through its AbortSignal. Stored chunks are kept. */
+export class DownloadCancelledError extends Error {
+  override name = 'AbortError';
+  constructor(message = 'The model download was cancelled.') {
+    super(message);
+  }
+}
+
+/** IndexedDB (or a fake of it) reports a full disk or quota as a DOMException with this name. */
+export function isQuotaExceeded(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'QuotaExceededError'
+  );
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,368 @@
+/**
+ * Downloads one file of a manifest into the chunk store, streaming: the body is cut into
+ * chunks as it arrives and each chunk is stored before the next one is started, so memory
+ * holds at most about two chunks per file, never the file.
+ *
+ * The file is walked in chunk order. Chunks already stored are read back and checked (and fed
+ * to the SHA-256 when the manifest has one); each run of missing or damaged chunks is fetched
+ * with one Range request. So a resumed download fetches only what is missing, a damaged chunk
+ * costs one chunk of traffic, and the hash covers the whole file in order without a second pass.
+ */
+import { createSHA256, type IHasher } from 'hash-wasm';
+import { chunkCount, chunkLength, type StoredFile } from './chunk-store.ts';
+import { ByteChunker } from './byte-chunker.ts';
+import { WeightDownloadError, WeightFileError, errorMessage } from './errors.ts';
+import {
+  htmlPageError,
+  isHtmlResponse,
+  networkError,
+  parseContentRange,
+  recognizeNonModelBytes,
+  statusError,
+  type FetchFn,
+} from './http-file.ts';
+import type { Manifest, ManifestFile } from './manifest.ts';
+
+/** The part of the chunk store a download needs (a test can wrap it to inject failures). */
+export interface WeightStore {
+  readonly chunkSize: number;
+  storedFile(modelId: string, path: string): Promise<StoredFile | undefined>;
+  beginFile(modelId: string, path: string, expect: { bytes: number; sha256?: string }): Promise<StoredFile>;
+  storedChunkIndices(modelId: string, path: string): Promise<Set<number>>;
+  readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null>;
+  putChunk(modelId: string, path: string, index: number, bytes: Uint8Array): Promise<void>;
+  deleteChunk(modelId: string, path: string, index: number): Promise<void>;
+  resetFile(modelId: string, path: string): Promise<void>;
+  deleteFile(modelId: string, path: string): Promise<void>;
+  markComplete(modelId: string, path: string, sha256?: string): Promise<StoredFile>;
+  saveManifest(manifest: Manifest): Promise<void>;
+}
+
+export interface FileDownloadContext {
+  modelId: string;
+  store: WeightStore;
+  fetch: FetchFn;
+  /** Re-read and check the chunks of files already marked complete. */
+  verifyComplete: boolean;
+  maxAttempts: number;
+  retryDelayMs(attempt: number): number;
+  delay(ms: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves with the signal for the next attempt once the download may run (waits while
+   * paused); rejects when the download is cancelled or failed elsewhere. The signal aborts
+   * on pause, cancel or failure.
+   */
+  runnable(): Promise<AbortSignal>;
+  setLoaded(path: string, bytes: number): void;
+  received(path: string, bytes: number): void;
+}
+
+export type FileOutcome = 'stored' | 'already-stored' | 'absent';
+
+/** Where the walk through a file stands; kept across attempts, pauses and retries. */
+interface Walk {
+  file: ManifestFile;
+  chunkSize: number;
+  count: number;
+  /** Chunks with a stored record (maybe unchecked). */
+  present: Set<number>;
+  /** Every chunk before this one is stored, checked and hashed. */
+  next: number;
+  /** Bytes of the chunks in `present`. */
+  storedBytes: number;
+  hasher: IHasher | null;
+  /** Something was fetched (not everything was already stored and sound). */
+  fetched: boolean;
+}
+
+export async function downloadFile(
+  file: ManifestFile,
+  ctx: FileDownloadContext,
+): Promise<FileOutcome> {
+  const { store, modelId } = ctx;
+  const expect = { bytes: file.bytes, ...(file.sha256 ? { sha256: file.sha256 } : {}) };
+  const record = await store.beginFile(modelId, file.path, expect);
+  if (record.complete && !ctx.verifyComplete) {
+    ctx.setLoaded(file.path, file.bytes);
+    return 'already-stored';
+  }
+  const walk: Walk = {
+    file,
+    chunkSize: record.chunkSize,
+    count: chunkCount(file.bytes, record.chunkSize),
+    present: await store.storedChunkIndices(modelId, file.path),
+    next: 0,
+    storedBytes: 0,
+    hasher: file.sha256 ? (await createSHA256()).init() : null,
+    fetched: false,
+  };
+  for (const index of walk.present) walk.storedBytes += lengthOf(walk, index);
+  ctx.setLoaded(file.path, walk.storedBytes);
+
+  let attempt = 0;
+  while (walk.next < walk.count) {
+    const signal = await ctx.runnable();
+    if (walk.present.has(walk.next)) {
+      const bytes = await store.readChunk(modelId, file.path, walk.next);
+      if (bytes) {
+        walk.hasher?.update(bytes);
+        walk.next += 1;
+        continue;
+      }
+      // Damaged or cut short: drop it and fetch it again below.
+      await store.deleteChunk(modelId, file.path, walk.next);
+      walk.present.delete(walk.next);
+      walk.storedBytes -= lengthOf(walk, walk.next);
+      ctx.setLoaded(file.path, walk.storedBytes);
+    }
+    let end = walk.next + 1;
+    while (end < walk.count && !walk.present.has(end)) end += 1;
+    const before = walk.next;
+    try {
+      const outcome = await fetchChunks(walk, end, signal, ctx);
+      if (outcome === 'absent') return 'absent';
+    } catch (error) {
+      ctx.setLoaded(file.path, walk.storedBytes);
+      if (walk.next > before) attempt = 0; // progress was made: count failures afresh
+      if (signal.aborted) continue; // paused (or cancelled: runnable() says so)
+      if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
+      attempt += 1;
+      if (attempt >= ctx.maxAttempts) {
+        throw new WeightDownloadError(
+          `${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`,
+        );
+      }
+      try {
+        await ctx.delay(ctx.retryDelayMs(attempt - 1), signal);
+      } catch {
+        // paused or cancelled while waiting: the loop asks runnable() what to do
+      }
+    }
+  }
+  if (walk.count === 0) await checkEmptyFile(walk, ctx);
+
+  const sha256 = walk.hasher?.digest('hex');
+  try {
+    await store.markComplete(modelId, file.path, sha256);
+  } catch (error) {
+    // A wrong hash cannot say which chunk is wrong: the next attempt starts the file over.
+    if (error instanceof WeightFileError && sha256 !== undefined) {
+      await store.resetFile(modelId, file.path);
+      ctx.setLoaded(file.path, 0);
+    }
+    throw error;
+  }
+  ctx.setLoaded(file.path, file.bytes);
+  return walk.fetched ? 'stored' : 'already-stored';
+}
+
+function lengthOf(walk: Walk, index: number): number {
+  return chunkLength(walk.file.bytes, walk.chunkSize, index);
+}
+
+/**
+ * Fetches chunks [walk.next, end) with one request and stores them as they fill. Advances
+ * `walk.next` past every chunk stored, so a failure midway loses at most a partial chunk.
+ */
+async function fetchChunks(
+  walk: Walk,
+  end: number,
+  signal: AbortSignal,
+  ctx: FileDownloadContext,
+): Promise<'done' | 'absent'> {
+  const { file } = walk;
+  walk.fetched = true;
+  const start = walk.next * walk.chunkSize;
+  const stop = Math.min(end * walk.chunkSize, file.bytes);
+  const ranged = start > 0 || stop < file.bytes;
+  let response: Response;
+  try {
+    response = await ctx.fetch(file.url, {
+      credentials: 'omit',
+      // The bytes go to IndexedDB; a second copy in the HTTP cache would only cost disk.
+      cache: 'no-store',
+      signal,
+      ...(ranged ? { headers: { Range: `bytes=${start}-${stop - 1}` } } : {}),
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw networkError(file.path, file.url, error);
+  }
+
+  const body = response.body;
+  const discard = () => void body?.cancel().catch(() => {});
+  if ((response.status === 404 || response.status === 410) && file.optional) {
+    discard();
+    await ctx.store.deleteFile(ctx.modelId, file.path);
+    return 'absent';
+  }
+  if (!response.ok) {
+    discard();
+    throw statusError(file.path, file.url, response);
+  }
+  if (isHtmlResponse(response)) {
+    discard();
+    throw htmlPageError(file.path, file.url);
+  }
+  if (ranged && response.status === 200) {
+    // The server ignored Range and is sending the whole file: start the file over from this
+    // body, cleanly (no chunk of the old attempt survives to be mixed with the new one).
+    await ctx.store.resetFile(ctx.modelId, file.path);
+    walk.present.clear();
+    walk.next = 0;
+    walk.storedBytes = 0;
+    walk.hasher?.init();
+    ctx.setLoaded(file.path, 0);
+    return streamInto(walk, response, 0, file.bytes, walk.count, ctx);
+  }
+  if (ranged) {
+    if (response.status !== 206) {
+      discard();
+      throw new WeightDownloadError(`${file.path}: ${file.url} answered a range request with HTTP ${response.status}`);
+    }
+    // Content-Range is readable cross-origin only where the host exposes it (Hugging Face
+    // does); without it the body length below still has to match.
+    const header = response.headers.get('Content-Range');
+    const range = parseContentRange(header);
+    if (header !== null && (!range || range.start !== start || range.end !== stop - 1 || (range.total !== null && range.total !== file.bytes))) {
+      discard();
+      throw new WeightFileError(
+        `${file.path}: asked ${file.url} for bytes ${start}-${stop - 1} of ${file.bytes}, got "${header}"`,
+      );
+    }
+  } else {
+    checkDeclaredLength(file, response, discard);
+  }
+  return streamInto(walk, response, start, stop, end, ctx);
+}
+
+/** A full-file answer whose Content-Length disagrees with the manifest is the wrong file. */
+function checkDeclaredLength(file: ManifestFile, response: Response, discard: () => void): void {
+  const declared = response.headers.get('Content-Length');
+  const encoding = response.headers.get('Content-Encoding');
+  // A compressed transfer declares the compressed length; the body check below still holds.
+  if (declared === null || (encoding && encoding !== 'identity')) return;
+  if (Number(declared) !== file.bytes) {
+    discard();
+    throw new WeightFileError(
+      `${file.path}: ${file.url} is ${declared} bytes, the manifest says ${file.bytes}`,
+    );
+  }
+}
+
+async function streamInto(
+  walk: Walk,
+  response: Response,
+  start: number,
+  stop: number,
+  end: number,
+  ctx: FileDownloadContext,
+): Promise<'done'> {
+  const { file } = walk;
+  if (!response.body) throw new WeightDownloadError(`${file.path}: ${file.url} sent no body`, true);
+  const reader = response.body.getReader();
+  const chunker = new ByteChunker(walk.chunkSize);
+  const expected = stop - start;
+  let received = 0;
+  let index = walk.next;
+  // At most one chunk is being written while the next one fills.
+  let pending: Promise<void> | null = null;
+  const store = (bytes: Uint8Array) => {
+    const at = index++;
+    const write = ctx.store.putChunk(ctx.modelId, file.path, at, bytes).then(() => {
+      walk.hasher?.update(bytes);
+      if (!walk.present.has(at)) walk.storedBytes += bytes.byteLength;
+      walk.present.add(at);
+      walk.next = at + 1;
+    });
+    write.catch(() => {}); // observed when awaited; no unhandled-rejection noise meanwhile
+    return write;
+  };
+  const settle = async () => {
+    const write = pending;
+    pending = null;
+    if (write) await write;
+  };
+  try {
+    for (;;) {
+      const { done, value } = await readPiece(reader, file);
+      if (done) break;
+      if (received === 0 && start === 0) checkFirstBytes(file, value);
+      received += value.byteLength;
+      if (received > expected) {
+        throw new WeightFileError(
+          `${file.path}: ${file.url} sent more than the ${expected} bytes expected (the file on the server is not the one in the manifest)`,
+        );
+      }
+      ctx.received(file.path, value.byteLength);
+      // Stored chunks are in walk.storedBytes; add what is received but not stored yet.
+      ctx.setLoaded(file.path, walk.storedBytes + received - storedFrom(walk, start, stop));
+      for (const chunk of chunker.push(value)) {
+        await settle();
+        pending = store(chunk);
+      }
+    }
+    if (received < expected) {
+      throw new WeightDownloadError(
+        `${file.path}: the download from ${file.url} ended after ${start + received} of ${file.bytes} bytes`,
+        true,
+      );
+    }
+    const rest = chunker.rest();
+    await settle();
+    if (rest.byteLength > 0) await store(rest);
+  } catch (error) {
+    void reader.cancel().catch(() => {});
+    await settle(); // a failed write is the better error (a full disk beats a cut connection)
+    throw error;
+  }
+  if (walk.next !== end) {
+    throw new Error(`${file.path}: stored up to chunk ${walk.next}, expected ${end}`);
+  }
+  return 'done';
+}
+
+/** A read that fails mid-body is a dropped connection: worth another (ranged) attempt. */
+async function readPiece(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  file: ManifestFile,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'AbortError') throw error;
+    throw new WeightDownloadError(
+      `${file.path}: the connection to ${file.url} broke (${errorMessage(error)})`,
+      true,
+    );
+  }
+}
+
+/** Bytes of the response for [start, stop) already stored (and so in walk.storedBytes). */
+function storedFrom(walk: Walk, start: number, stop: number): number {
+  return Math.max(0, Math.min(walk.next * walk.chunkSize, stop) - start);
+}
+
+/** An HTML page is never a model file; a Git LFS pointer is never a graph or weights. */
+function checkFirstBytes(file: ManifestFile, head: Uint8Array): void {
+  const kind = recognizeNonModelBytes(head);
+  if (kind === 'html') throw htmlPageError(file.path, file.url);
+  if (kind === 'lfs-pointer' && (file.role === 'graph' || file.role === 'external-data')) {
+    throw new WeightFileError(
+      `${file.path}: ${file.url} sent a Git LFS pointer (a small text stand-in), not the file itself`,
+    );
+  }
+}
+
+/** A zero-byte file needs no chunk, but the server must still have it. */
+async function checkEmptyFile(walk: Walk, ctx: FileDownloadContext): Promise<void> {
+  const signal = await ctx.runnable();
+  let response: Response;
+  try {
+    response = await ctx.fetch(walk.file.url, { credentials: 'omit', cache: 'no-store', signal });
+  } catch (error) {
+    throw networkError(walk.file.path, walk.file.url, error);
+  }
+  void response.body?.cancel().catch(() => {});
+  if (!response.ok) throw statusError(walk.file.path, walk.file.url, response);
+}

@@ -1,0 +1,117 @@
+/**
+ * Manifests of SDXL Turbo builds hosted on Hugging Face (see DESIGN.md "Hosted builds").
+ *
+ * Nothing here was fetched from this machine. Sizes come from the model cards and from public
+ * demo code, so every file is marked `bytesApproximate`: the download manager asks the host for
+ * the exact size (HEAD) before storing anything. No SHA-256 is listed because none was checked;
+ * a wrong size or an HTML answer is still caught, and every chunk carries its own checksum.
+ */
+import { MODEL_FILES } from '../pipeline/model-layout.ts';
+import { parseManifest, type Manifest, type ManifestFile } from './manifest.ts';
+
+const HF = 'https://huggingface.co';
+
+function resolveUrl(repo: string, file: string, revision = 'main'): string {
+  return `${HF}/${repo}/resolve/${revision}/${file}`;
+}
+
+/**
+ * The CLIP tokenizer files, from stabilityai/sdxl-turbo (the webnn build has none, and this
+ * repository certainly has both folders). Both tokenizers share one vocabulary; the second
+ * pads with '!' (its special_tokens_map.json says so).
+ */
+function tokenizerFiles(): ManifestFile[] {
+  const repo = 'stabilityai/sdxl-turbo';
+  const files: Array<[path: string, bytes: number, optional: boolean]> = [
+    [MODEL_FILES.tokenizerVocab, 1_059_962, false],
+    [MODEL_FILES.tokenizerMerges, 524_619, false],
+    [MODEL_FILES.tokenizerSpecialTokens, 588, true],
+    [MODEL_FILES.tokenizer2Vocab, 1_059_962, false],
+    [MODEL_FILES.tokenizer2Merges, 524_619, false],
+    [MODEL_FILES.tokenizer2SpecialTokens, 576, true],
+  ];
+  return files.map(([path, bytes, optional]) => ({
+    path,
+    url: resolveUrl(repo, path),
+    bytes,
+    bytesApproximate: true,
+    role: 'tokenizer',
+    ...(optional ? { optional } : {}),
+  }));
+}
+
+/**
+ * webnn/sdxl-turbo: int4 MatMulNBits + fp16 (q4f16), fp16-fix VAE, ~2.67 GB. The four graphs are
+ * single files under onnx/ with their weights inline (no external data); the UNet graph is
+ * 1.97 GB, just under the 2 GiB a browser ArrayBuffer may hold. No vae_encoder.
+ */
+export const WEBNN_SDXL_TURBO_Q4F16: Manifest = parseManifest({
+  id: 'webnn-sdxl-turbo-q4f16',
+  revision: 'main',
+  displayName: 'SDXL Turbo q4f16 (webnn/sdxl-turbo)',
+  baseUrl: `${HF}/webnn/sdxl-turbo/resolve/main/`,
+  files: [
+    ...tokenizerFiles(),
+    ...(
+      [
+        ['textEncoder', MODEL_FILES.textEncoder, 'onnx/text_encoder_model_q4f16.onnx', 124_433_929],
+        [
+          'textEncoder2',
+          MODEL_FILES.textEncoder2,
+          'onnx/text_encoder_2_model_q4f16.onnx',
+          483_677_630,
+        ],
+        ['unet', MODEL_FILES.unet, 'onnx/unet_model_q4f16.onnx', 1_965_607_674],
+        ['vaeDecoder', MODEL_FILES.vaeDecoder, 'onnx/vae_decoder_model_q4f16.onnx', 97_617_257],
+      ] as const
+    ).map(([graph, path, file, bytes]) => ({
+      path,
+      url: resolveUrl('webnn/sdxl-turbo', file),
+      bytes,
+      bytesApproximate: true,
+      role: 'graph',
+      graph,
+    })),
+  ],
+});
+
+/**
+ * TensorStack/SDXL-Turbo-onnx: an fp16 Olive export in the standard layout, with the UNet's
+ * 5.13 GB of weights in one external file (unet/model.onnx.data). That file is over the 2 GiB
+ * a browser buffer holds: the loader re-shards it at load time (src/storage/reshard.ts).
+ * Olive may fuse CUDA-only contrib operators that the WebGPU EP lacks; check before relying on
+ * it. The graph sizes are estimates from the parameter counts.
+ */
+export const TENSORSTACK_SDXL_TURBO_FP16: Manifest = parseManifest({
+  id: 'tensorstack-sdxl-turbo-fp16',
+  revision: 'main',
+  displayName: 'SDXL Turbo fp16 (TensorStack/SDXL-Turbo-onnx)',
+  baseUrl: `${HF}/TensorStack/SDXL-Turbo-onnx/resolve/main/`,
+  files: [
+    ...tokenizerFiles(),
+    ...(
+      [
+        ['textEncoder', 'graph', MODEL_FILES.textEncoder, 246_000_000, false],
+        ['textEncoder2', 'graph', MODEL_FILES.textEncoder2, 1_390_000_000, false],
+        ['unet', 'graph', MODEL_FILES.unet, 2_000_000, false],
+        ['unet', 'external-data', 'unet/model.onnx.data', 5_130_000_000, false],
+        ['vaeDecoder', 'graph', MODEL_FILES.vaeDecoder, 99_000_000, false],
+        ['vaeEncoder', 'graph', MODEL_FILES.vaeEncoder, 68_000_000, true],
+      ] as const
+    ).map(([graph, role, path, bytes, optional]) => ({
+      path,
+      url: resolveUrl('TensorStack/SDXL-Turbo-onnx', path),
+      bytes,
+      bytesApproximate: true,
+      role,
+      graph,
+      ...(optional ? { optional } : {}),
+    })),
+  ],
+});
+
+/** The hosted builds the app offers, smallest download first. */
+export const HOSTED_MODELS: readonly Manifest[] = [
+  WEBNN_SDXL_TURBO_Q4F16,
+  TENSORSTACK_SDXL_TURBO_FP16,
+];
