@@ -34,14 +34,14 @@ test.describe('text-to-image on WebGPU', () => {
     const otherSeed = await generateImage(page, { prompt, seed: 43, steps: 2 });
     const seedDiff = pixelDiff(first, otherSeed);
     console.log('seed 42 vs seed 43:', seedDiff);
-    expect(seedDiff.meanAbs).toBeGreaterThan(10);
+    expect(seedDiff.meanAbs).toBeGreaterThan(5);
 
     const otherPrompt = await generateImage(page, {
       prompt: 'a red sports car at night',
       seed: 42,
       steps: 2,
     });
-    expect(pixelDiff(first, otherPrompt).meanAbs).toBeGreaterThan(10);
+    expect(pixelDiff(first, otherPrompt).meanAbs).toBeGreaterThan(5);
   });
 
   test('non-square sizes and 4 steps match the Node runner', async ({ page }) => {

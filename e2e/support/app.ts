@@ -29,6 +29,8 @@ export async function generateImage(
   page: Page,
   options: GenerateOptions,
 ): Promise<RgbaImage & { backend: string | null }> {
+  // Explicit generation: with live mode on, every filled field would ask for its own image.
+  await page.getByTestId('live').uncheck();
   await page.getByTestId('prompt').fill(options.prompt);
   await page.getByTestId('seed').fill(String(options.seed));
   await page.getByTestId('steps').selectOption(String(options.steps ?? 1));
@@ -49,7 +51,12 @@ export async function generateImage(
     )
     .toBe('new frame');
   await expect(canvas).toHaveAttribute('data-seed', String(options.seed));
-  const image = await canvas.evaluate((el) => {
+  return { ...(await readCanvas(page)), backend: await canvas.getAttribute('data-backend') };
+}
+
+/** The output canvas's pixels, exactly as painted (putImageData of opaque RGBA). */
+export async function readCanvas(page: Page): Promise<RgbaImage> {
+  const image = await page.getByTestId('output').evaluate((el) => {
     const c = el as HTMLCanvasElement;
     const ctx = c.getContext('2d');
     if (!ctx) throw new Error('no 2d context');
@@ -59,11 +66,7 @@ export async function generateImage(
       data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data),
     };
   });
-  return {
-    ...image,
-    data: Uint8Array.from(image.data),
-    backend: await canvas.getAttribute('data-backend'),
-  };
+  return { ...image, data: Uint8Array.from(image.data) };
 }
 
 /** The app's module worker (the one that owns onnxruntime-web). */

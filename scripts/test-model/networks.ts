@@ -34,7 +34,7 @@ const UNET_FREQS = 8;
 /** Side of the UNet's coarse prompt-dependent map, resized to the latent size. */
 const UNET_MAP = 8;
 /** out_sample = UNET_SKIP * sample + f (see buildUnet). */
-const UNET_SKIP = 0.9;
+const UNET_SKIP = 1;
 /** Gain of the coarse map: makes the prompt's large-scale structure visible over the noise. */
 const UNET_MAP_GAIN = 2;
 const VAE_CHANNELS = 16;
@@ -144,12 +144,12 @@ function textEncoder(spec: TextEncoderSpec, floatType: FloatType, ids: 'int32' |
   const weights = g.op('Softmax', [g.op('Add', [keyScores, causalMask])], { axis: attr.int(-1) });
   const mixed = g.op('Add', [x, g.op('MatMul', [weights, x])]); // [b,77,E]
 
-  const h1 = g.op('Tanh', [linear(g, mixed, 'layer1', EMBED, TEXT_HIDDEN, 1.5)]);
+  const h1 = g.tanh(linear(g, mixed, 'layer1', EMBED, TEXT_HIDDEN, 1.5));
   const hiddenW = dense(g, 'hidden_out.weight', TEXT_HIDDEN, spec.hiddenSize, 1.5);
   const hiddenB = normalWeight(g, 'hidden_out.bias', [spec.hiddenSize], 0.1);
   g.op('Add', [g.op('MatMul', [h1, hiddenW]), hiddenB], {}, spec.hiddenStatesName);
 
-  const h2 = g.op('Tanh', [linear(g, h1, 'layer2', TEXT_HIDDEN, TEXT_HIDDEN, 1.5)]);
+  const h2 = g.tanh(linear(g, h1, 'layer2', TEXT_HIDDEN, TEXT_HIDDEN, 1.5));
   const lastW = dense(g, 'last_out.weight', TEXT_HIDDEN, spec.hiddenSize, 1.5);
   const lastB = normalWeight(g, 'last_out.bias', [spec.hiddenSize], 0.1);
   g.op('Add', [g.op('MatMul', [h2, lastW]), lastB], {}, 'last_hidden_state');
@@ -249,12 +249,12 @@ export function buildUnet(floatType: FloatType) {
     timeEmbedding,
     dense(g, 'cond.time.weight', 2 * UNET_FREQS, UNET_COND),
   ]);
-  const cond = g.op('Tanh', [
+  const cond = g.tanh(
     g.op('Add', [
       g.op('Add', [g.op('Add', [fromText, fromEmbeds]), g.op('Add', [fromSize, fromTime])]),
       normalWeight(g, 'cond.bias', [UNET_COND], 0.1),
     ]),
-  ]);
+  );
 
   // Per-channel bias [b,C,1,1] and a coarse spatial map [b,C,8,8] resized to [b,C,h,w].
   const channelBias = g.op('Reshape', [
@@ -279,12 +279,17 @@ export function buildUnet(floatType: FloatType) {
   const spatialBias = g.op('Resize', [coarseMap, '', '', mapSize], { mode: attr.string('linear') });
 
   const h0 = conv(g, sample, 'conv_in', 4, C, 3);
-  const h1 = g.op('Tanh', [g.op('Add', [g.op('Add', [h0, channelBias]), spatialBias])]);
-  const h2 = g.op('Tanh', [conv(g, h1, 'conv_mid', C, C, 3, 1.5)]);
+  const h1 = g.tanh(g.op('Add', [g.op('Add', [h0, channelBias]), spatialBias]));
+  const h2 = g.tanh(conv(g, h1, 'conv_mid', C, C, 3, 1.5));
   // eps = SKIP * sample + f: like a real denoiser, the prediction carries most of the input
   // noise, so x0 = x - sigma * eps is mostly f (prompt structure) rather than raw noise.
   const skip = g.weight('skip_scale', [], [UNET_SKIP]);
-  g.op('Add', [g.op('Mul', [sample, skip]), conv(g, h2, 'conv_out', C, 4, 3, 2)], {}, 'out_sample');
+  g.op(
+    'Add',
+    [g.op('Mul', [sample, skip]), conv(g, h2, 'conv_out', C, 4, 3, 0.3)],
+    {},
+    'out_sample',
+  );
   g.output('out_sample', f, ['batch_size', 4, 'height', 'width']);
   return g;
 }
@@ -302,7 +307,7 @@ export function buildVaeDecoder(floatType: FloatType) {
   for (let c = 0, gain = 0.15; c < C; c++, gain *= 0.75) {
     for (let k = 0; k < 36; k++) w1[c * 36 + k]! *= gain;
   }
-  const h1 = g.op('Tanh', [
+  const h1 = g.tanh(
     g.op(
       'Conv',
       [
@@ -315,15 +320,15 @@ export function buildVaeDecoder(floatType: FloatType) {
         pads: attr.ints([1, 1, 1, 1]),
       },
     ),
-  ]);
-  const h2 = g.op('Tanh', [conv(g, h1, 'conv_mid', C, C, 3, 2)]);
+  );
+  const h2 = g.tanh(conv(g, h1, 'conv_mid', C, C, 3, 2));
   // To RGB at latent resolution, then upsample: the full-resolution work is only a Resize
   // and a Tanh over 3 channels, which keeps browser tests on SwiftShader (a CPU WebGPU) quick.
   const rgb = conv(g, h2, 'conv_out', C, 3, 1, 1.2);
   const up = g.op('Resize', [rgb, '', g.float32('upsample_scales', [4], [1, 1, 8, 8])], {
     mode: attr.string('linear'),
   });
-  g.op('Tanh', [up], {}, 'sample');
+  g.tanh(up, 'sample');
   g.output('sample', f, ['batch_size', 3, 'height', 'width']);
   return g;
 }
@@ -336,7 +341,7 @@ export function buildVaeEncoder(floatType: FloatType) {
     kernel_shape: attr.ints([8, 8]),
     strides: attr.ints([8, 8]),
   });
-  const h = g.op('Tanh', [conv(g, pooled, 'conv_in', 3, VAE_ENCODER_CHANNELS, 1, 2)]);
+  const h = g.tanh(conv(g, pooled, 'conv_in', 3, VAE_ENCODER_CHANNELS, 1, 2));
   // Unscaled latents: the pipeline multiplies by 0.13025, giving roughly unit variance.
   conv(g, h, 'conv_out', VAE_ENCODER_CHANNELS, 4, 1, 8, 'latent_sample');
   g.output('latent_sample', f, ['batch_size', 4, 'height_latent', 'width_latent']);

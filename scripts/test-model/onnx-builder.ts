@@ -193,6 +193,21 @@ export class GraphBuilder {
     return this.ops(opType, inputs, attributes, output === undefined ? 1 : [output])[0]!;
   }
 
+  private tanhBounds: [string, string] | undefined;
+
+  /**
+   * Tanh of x clipped to [-10, 10] (tanh(10) is 1 in fp32 and fp16). Some WebGPU tanh
+   * implementations compute through exp(2x) and give NaN past |x| ~ 44, which the tiny VAE's
+   * first layer reaches at one step (latents / 0.13025 are in the hundreds).
+   */
+  tanh(x: string, output?: string): string {
+    this.tanhBounds ??= [
+      this.weight('tanh_clip_min', [], [-10]),
+      this.weight('tanh_clip_max', [], [10]),
+    ];
+    return this.op('Tanh', [this.op('Clip', [x, ...this.tanhBounds])], {}, output);
+  }
+
   /** Converts a float-type tensor to float32 (a no-op in fp32 graphs). */
   toFloat32(x: string): string {
     if (this.floatType === 'fp32') return x;

@@ -20,7 +20,7 @@ ort.env.wasm.numThreads = 1;
 
 /** Operators the networks may use: plain ai.onnx ops the WebGPU EP runs in fp32 and fp16. */
 const ALLOWED_OPS = [
-  'Gather', 'Add', 'Sub', 'Mul', 'Div', 'MatMul', 'Gemm', 'Tanh', 'Sigmoid', 'ReduceMean',
+  'Gather', 'Add', 'Sub', 'Clip', 'Mul', 'Div', 'MatMul', 'Gemm', 'Tanh', 'Sigmoid', 'ReduceMean',
   'Reshape', 'Transpose', 'Concat', 'Conv', 'Resize', 'AveragePool', 'Cast', 'Unsqueeze',
   'Expand', 'Sin', 'Cos', 'Softmax', 'Shape', 'Slice',
 ].map((op) => `ai.onnx:${op}`); // prettier-ignore
@@ -320,13 +320,15 @@ describe.each(['fp32', 'fp16'] as const)('%s graphs in onnxruntime-web (wasm)', 
         );
         return (await runChecked(unet, dtype, feeds, { out_sample: [1, 4, 8, 12] })).out_sample!;
       };
+      // eps = sample + f(prompt, time): f is small next to the skip, as a real UNet's signal is
+      // small next to the noise, so the conditioning inputs move eps by a few hundredths.
       const reference = await run({});
       expect(std(reference)).toBeGreaterThan(0.5);
       expect(std(reference)).toBeLessThan(3);
       expect(meanAbsDiff(reference, await run({ sample: randn(4, 4 * 8 * 12) }))).toBeGreaterThan(0.3); // prettier-ignore
-      expect(meanAbsDiff(reference, await run({ timestep: [499] }))).toBeGreaterThan(0.05);
-      expect(meanAbsDiff(reference, await run({ encoder_hidden_states: randn(5, 77 * 2048) }))).toBeGreaterThan(0.05); // prettier-ignore
-      expect(meanAbsDiff(reference, await run({ text_embeds: randn(6, 1280) }))).toBeGreaterThan(0.05); // prettier-ignore
+      expect(meanAbsDiff(reference, await run({ timestep: [499] }))).toBeGreaterThan(0.01);
+      expect(meanAbsDiff(reference, await run({ encoder_hidden_states: randn(5, 77 * 2048) }))).toBeGreaterThan(0.01); // prettier-ignore
+      expect(meanAbsDiff(reference, await run({ text_embeds: randn(6, 1280) }))).toBeGreaterThan(0.01); // prettier-ignore
       expect(meanAbsDiff(reference, await run({ time_ids: [1024, 1024, 0, 0, 1024, 1024] }))).toBeGreaterThan(0.01); // prettier-ignore
       // Large inputs (later Euler steps) stay tame.
       const loud = await run({ sample: randn(7, 4 * 8 * 12, 15) });

@@ -15,7 +15,7 @@ import {
 import { readClipVocabulary, tokenizerFiles } from './tokenizer-files.ts';
 
 /** Bump when the generated models change, so cached copies are not mistaken for new ones. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 export const UNET_EXTERNAL_DATA = 'model.onnx_data';
 
 export interface ModelSetSummary {

@@ -15,11 +15,16 @@ export function GenerateControls() {
   const setSteps = useAppStore((s) => s.setSteps);
   const setSize = useAppStore((s) => s.setSize);
   const generate = useAppStore((s) => s.generate);
+  const cancel = useAppStore((s) => s.cancel);
+  const live = useAppStore((s) => s.live);
+  const setLive = useAppStore((s) => s.setLive);
 
   const onPromptKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
       generate();
+    } else if (e.key === 'Escape') {
+      cancel();
     }
   };
 
@@ -41,7 +46,8 @@ export function GenerateControls() {
           aria-describedby={`${id}-prompt-hint`}
         />
         <p id={`${id}-prompt-hint`} className="hint">
-          <kbd>Ctrl</kbd>/<kbd>⌘</kbd> + <kbd>Enter</kbd> generates.
+          {live ? 'Live: the picture follows as you type. ' : ''}
+          <kbd>Ctrl</kbd>/<kbd>⌘</kbd> + <kbd>Enter</kbd> generates, <kbd>Esc</kbd> stops.
         </p>
       </div>
 
@@ -79,6 +85,16 @@ export function GenerateControls() {
       </div>
 
       <SeedField />
+
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          data-testid="live"
+          checked={live}
+          onChange={(e) => setLive(e.target.checked)}
+        />
+        Live: regenerate on every edit (the seed stays fixed)
+      </label>
 
       <button
         type="button"

@@ -77,6 +77,7 @@ export function OutputPanel() {
             timings={frame.timings}
             backend={backendLabel(frame.backend)}
             backendId={frame.backend}
+            latencyMs={frame.latencyMs}
           />
           <button type="button" className="secondary" data-testid="download" onClick={download}>
             Download PNG
@@ -91,14 +92,16 @@ function Timings({
   timings,
   backend,
   backendId,
+  latencyMs,
 }: {
   timings: StageTimings;
   backend: string;
   backendId: string;
+  latencyMs: number | null;
 }) {
-  const rows: [string, number][] = [
+  const rows: [string, number | string][] = [
     ['Tokenize', timings.tokenize],
-    ['Text encoders', timings.textEncoders],
+    ['Text encoders', timings.promptCached ? 'cached' : timings.textEncoders],
     ...timings.unetSteps.map((ms, i): [string, number] => [`UNet step ${i + 1}`, ms]),
     ['VAE decode', timings.vaeDecode],
     ['To pixels', timings.toPixels],
@@ -112,14 +115,39 @@ function Timings({
         {rows.map(([label, ms]) => (
           <div key={label}>
             <dt>{label}</dt>
-            <dd>{formatMs(ms)}</dd>
+            <dd>{typeof ms === 'string' ? ms : formatMs(ms)}</dd>
           </div>
         ))}
         <div className="total">
           <dt>Total</dt>
           <dd>{formatMs(timings.total)}</dd>
         </div>
+        {latencyMs !== null && (
+          <div className="total" title="From the edit that asked for this image to the image">
+            <dt>Edit to image</dt>
+            <dd data-testid="latency">{formatMs(latencyMs)}</dd>
+          </div>
+        )}
       </dl>
+      <LiveStats />
     </div>
+  );
+}
+
+/** How live mode paced the work: edits asked for images, how many ran and how many were skipped. */
+function LiveStats() {
+  const stats = useAppStore((s) => s.stats);
+  return (
+    <p
+      className="hint"
+      data-testid="live-stats"
+      data-requested={stats.requested}
+      data-started={stats.started}
+      data-finished={stats.finished}
+      data-superseded={stats.superseded}
+    >
+      {stats.requested} requested · {stats.started} generated · {stats.superseded} skipped as
+      superseded
+    </p>
   );
 }

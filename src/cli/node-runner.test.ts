@@ -60,10 +60,10 @@ describe('text-to-image in Node on the tiny models', () => {
     const a = await image('fp32');
     const again = await image('fp32');
     expect(meanAbsDiff(a.pixels, again.pixels)).toBe(0);
-    expect(meanAbsDiff(a.pixels, (await image('fp32', { seed: 43 })).pixels)).toBeGreaterThan(10);
+    expect(meanAbsDiff(a.pixels, (await image('fp32', { seed: 43 })).pixels)).toBeGreaterThan(5);
     expect(
       meanAbsDiff(a.pixels, (await image('fp32', { prompt: 'a red car' })).pixels),
-    ).toBeGreaterThan(10);
+    ).toBeGreaterThan(5);
   });
 
   it('the fp16 model gives an image close to the fp32 one', async () => {
@@ -72,7 +72,7 @@ describe('text-to-image in Node on the tiny models', () => {
       const fp16 = await image('fp16', { steps });
       const diff = meanAbsDiff(fp32.pixels, fp16.pixels);
       console.log(`fp16 vs fp32, ${steps} step(s): mean abs diff ${diff.toFixed(3)} / 255`);
-      expect(diff).toBeLessThan(2); // half-precision rounding only; another seed differs by > 10
+      expect(diff).toBeLessThan(2); // half-precision rounding only; another seed differs by > 5
     }
   });
 
