@@ -37,6 +37,7 @@ export class Engine {
   private readonly queue: QueuedRequest[] = [];
   private running: { request: QueuedRequest; superseded: boolean } | null = null;
   private idleWaiters: Array<() => void> = [];
+  private pumpScheduled = false;
 
   constructor(private readonly host: EngineHost) {}
 
@@ -67,12 +68,12 @@ export class Engine {
         this.host.log('unhandled request', unreachable);
       }
     }
-    this.pump();
+    this.schedulePump();
   }
 
   /** Resolves once every request received so far has been answered (for tests). */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (!this.running && !this.pumpScheduled && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -100,8 +101,22 @@ export class Engine {
     this.running = job;
     void this.process(job).finally(() => {
       this.running = null;
-      this.pump();
+      this.schedulePump();
     });
+  }
+
+  /**
+   * Starts the next job on a later task rather than now: messages that arrived while a job
+   * computed (a wasm run blocks this thread) are all received first, so the newest of them is
+   * the one that runs.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setTimeout(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    }, 0);
   }
 
   private async process(job: { request: QueuedRequest; superseded: boolean }): Promise<void> {
