@@ -90,7 +90,7 @@ function chunkBytesOf(data: Blob | ArrayBuffer): Promise<ArrayBuffer> | ArrayBuf
 
 export class ChunkStore {
   readonly chunkSize: number;
-  private readonly dbName: string;
+  readonly dbName: string;
   private readonly factory: IDBFactory;
   private readonly asBlob: boolean;
   private opening: Promise<IDBDatabase> | null = null;
@@ -101,7 +101,9 @@ export class ChunkStore {
       throw new RangeError(`chunkSize must be a positive integer, not ${options.chunkSize}`);
     }
     this.dbName = options.dbName ?? WEIGHT_DB_NAME;
-    this.factory = options.indexedDB ?? indexedDB;
+    const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    if (!factory) throw new Error('This browser offers no IndexedDB: models cannot be stored.');
+    this.factory = factory;
     this.asBlob = (options.chunkValue ?? 'blob') === 'blob';
   }
 

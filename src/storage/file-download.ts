@@ -27,7 +27,11 @@ import type { Manifest, ManifestFile } from './manifest.ts';
 export interface WeightStore {
   readonly chunkSize: number;
   storedFile(modelId: string, path: string): Promise<StoredFile | undefined>;
-  beginFile(modelId: string, path: string, expect: { bytes: number; sha256?: string }): Promise<StoredFile>;
+  beginFile(
+    modelId: string,
+    path: string,
+    expect: { bytes: number; sha256?: string },
+  ): Promise<StoredFile>;
   storedChunkIndices(modelId: string, path: string): Promise<Set<number>>;
   readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null>;
   putChunk(modelId: string, path: string, index: number, bytes: Uint8Array): Promise<void>;
@@ -213,18 +217,26 @@ async function fetchChunks(
     walk.storedBytes = 0;
     walk.hasher?.init();
     ctx.setLoaded(file.path, 0);
-    return streamInto(walk, response, 0, file.bytes, walk.count, ctx);
+    return streamInto(walk, response, 0, file.bytes, walk.count, signal, ctx);
   }
   if (ranged) {
     if (response.status !== 206) {
       discard();
-      throw new WeightDownloadError(`${file.path}: ${file.url} answered a range request with HTTP ${response.status}`);
+      throw new WeightDownloadError(
+        `${file.path}: ${file.url} answered a range request with HTTP ${response.status}`,
+      );
     }
     // Content-Range is readable cross-origin only where the host exposes it (Hugging Face
     // does); without it the body length below still has to match.
     const header = response.headers.get('Content-Range');
     const range = parseContentRange(header);
-    if (header !== null && (!range || range.start !== start || range.end !== stop - 1 || (range.total !== null && range.total !== file.bytes))) {
+    if (
+      header !== null &&
+      (!range ||
+        range.start !== start ||
+        range.end !== stop - 1 ||
+        (range.total !== null && range.total !== file.bytes))
+    ) {
       discard();
       throw new WeightFileError(
         `${file.path}: asked ${file.url} for bytes ${start}-${stop - 1} of ${file.bytes}, got "${header}"`,
@@ -233,7 +245,7 @@ async function fetchChunks(
   } else {
     checkDeclaredLength(file, response, discard);
   }
-  return streamInto(walk, response, start, stop, end, ctx);
+  return streamInto(walk, response, start, stop, end, signal, ctx);
 }
 
 /** A full-file answer whose Content-Length disagrees with the manifest is the wrong file. */
@@ -256,6 +268,7 @@ async function streamInto(
   start: number,
   stop: number,
   end: number,
+  signal: AbortSignal,
   ctx: FileDownloadContext,
 ): Promise<'done'> {
   const { file } = walk;
@@ -285,7 +298,7 @@ async function streamInto(
   };
   try {
     for (;;) {
-      const { done, value } = await readPiece(reader, file);
+      const { done, value } = await readPiece(reader, file, signal);
       if (done) break;
       if (received === 0 && start === 0) checkFirstBytes(file, value);
       received += value.byteLength;
@@ -322,19 +335,32 @@ async function streamInto(
   return 'done';
 }
 
-/** A read that fails mid-body is a dropped connection: worth another (ranged) attempt. */
+/**
+ * The next piece of the body. A read that fails mid-body is a dropped connection: worth another
+ * (ranged) attempt. The read also ends when `signal` aborts: Node's fetch leaves a read pending
+ * forever when the request is aborted after the whole body has arrived.
+ */
 async function readPiece(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   file: ManifestFile,
+  signal: AbortSignal,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    return await reader.read();
+    return await Promise.race([reader.read(), aborted]);
   } catch (error) {
-    if ((error as { name?: unknown }).name === 'AbortError') throw error;
+    if (signal.aborted) throw signal.reason;
     throw new WeightDownloadError(
       `${file.path}: the connection to ${file.url} broke (${errorMessage(error)})`,
       true,
     );
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

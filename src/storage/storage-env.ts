@@ -25,13 +25,20 @@ export async function freeBytes(env: StorageEnv): Promise<number | null> {
   }
 }
 
+/** StorageManager as windows have it; workers lack `persist`. */
+interface StorageManagerLike {
+  estimate?(): Promise<StorageEstimateLike>;
+  persisted?(): Promise<boolean>;
+  persist?(): Promise<boolean>;
+}
+
 /**
  * navigator.storage where it exists. `persist()` is exposed to windows only, not to workers:
  * in a worker this reports `persisted()` instead, so the page should ask for persistence
  * itself (ideally from the click that starts the download).
  */
 export function browserStorageEnv(): StorageEnv {
-  const storage = (globalThis as { navigator?: { storage?: Partial<StorageManager> } }).navigator
+  const storage = (globalThis as { navigator?: { storage?: StorageManagerLike } }).navigator
     ?.storage;
   return {
     estimate: async () => (storage?.estimate ? storage.estimate() : {}),

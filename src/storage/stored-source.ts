@@ -1,0 +1,104 @@
+/**
+ * A model stored in this browser as a ModelSource for the pipeline's loader: tokenizer files
+ * as text, graphs as bytes, and external data as Blobs assembled from the stored chunks (disk-
+ * backed, so gigabytes of weights reach onnxruntime-web without passing through one buffer).
+ */
+import type { ModelSource } from '../pipeline/model-loader.ts';
+import type { ChunkStore, StoredFile } from './chunk-store.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+
+/** ModelSource plus the Blob read that large external data needs (see the report's proposal). */
+export interface BlobModelSource extends ModelSource {
+  readBlob(
+    path: string,
+    onProgress?: (loadedBytes: number, totalBytes: number) => void,
+  ): Promise<Blob>;
+}
+
+/** A stored file the loader asked for is not there (or not complete). */
+export class StoredFileMissingError extends Error {
+  override name = 'StoredFileMissingError';
+}
+
+type ReadableStore = Pick<ChunkStore, 'readFileAsBlob' | 'storedFile'>;
+
+/** Reads the files of `manifest` from `store`; paths are the manifest's (standard layout). */
+export function storedSource(store: ReadableStore, manifest: Manifest): BlobModelSource {
+  const listed = new Set(manifest.files.map((file) => file.path));
+  const locate = (path: string) => `${manifest.displayName} (stored in this browser): ${path}`;
+  const readBlob = async (path: string): Promise<Blob> => {
+    // Not listed is "absent" (optional tokenizer files are read that way), not corrupt.
+    if (!listed.has(path))
+      throw new StoredFileMissingError(`${locate(path)} is not part of the model`);
+    try {
+      return await store.readFileAsBlob(manifest.id, path);
+    } catch (error) {
+      throw new StoredFileMissingError(`${locate(path)}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    locate,
+    readText: async (path) => (await readBlob(path)).text(),
+    readBytes: async (path, onProgress) => {
+      const blob = await readBlob(path);
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      onProgress?.(bytes.byteLength, bytes.byteLength);
+      return bytes;
+    },
+    readBlob: async (path, onProgress) => {
+      const blob = await readBlob(path);
+      // Nothing is read yet; the runtime reads the Blob when it creates the session.
+      onProgress?.(blob.size, blob.size);
+      return blob;
+    },
+  };
+}
+
+export interface StoredModelStatus {
+  /** Every required file is stored and complete. */
+  complete: boolean;
+  storedBytes: number;
+  totalBytes: number;
+  /** Required files not (completely) stored. */
+  missing: string[];
+}
+
+/** How much of a manifest is in the store, from the file records (no chunk is read). */
+export async function storedModelStatus(
+  store: Pick<ChunkStore, 'storedFile'>,
+  manifest: Manifest,
+): Promise<StoredModelStatus> {
+  let storedBytes = 0;
+  let totalBytes = 0;
+  const missing: string[] = [];
+  for (const file of manifest.files) {
+    const record: StoredFile | undefined = await store.storedFile(manifest.id, file.path);
+    const matches = record !== undefined && record.bytes === file.bytes;
+    totalBytes += file.bytes;
+    if (matches) storedBytes += record.bytesStored;
+    if (!(matches && record.complete) && !file.optional) missing.push(file.path);
+  }
+  return { complete: missing.length === 0, storedBytes, totalBytes, missing };
+}
+
+/**
+ * The stored, complete model that was downloaded from `baseUrl` (or has that id), or null: the
+ * worker loads it from the store instead of the network, which also works offline.
+ */
+export async function findStoredModel(
+  store: Pick<ChunkStore, 'storedManifests' | 'storedFile'>,
+  baseUrlOrId: string,
+): Promise<Manifest | null> {
+  const wanted = baseUrlOrId.endsWith('/') ? baseUrlOrId : `${baseUrlOrId}/`;
+  for (const raw of await store.storedManifests()) {
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(raw);
+    } catch {
+      continue; // saved by another app version, in a shape this one does not read
+    }
+    if (manifest.id !== baseUrlOrId && manifest.baseUrl !== wanted) continue;
+    if ((await storedModelStatus(store, manifest)).complete) return manifest;
+  }
+  return null;
+}
