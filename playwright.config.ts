@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumLaunchOptions } from './e2e/support/chromium.ts';
 
-const PREVIEW_PORT = 4173;
+const PREVIEW_PORT = Number(process.env['PREVIEW_PORT'] ?? 4173);
 const MODEL_SERVER_PORT = Number(process.env['MODEL_SERVER_PORT'] ?? 4174);
 
 export default defineConfig({

@@ -9,6 +9,7 @@ test.describe('choosing a backend for the model', () => {
     // SwiftShader's adapter has no shader-f16, like many integrated GPUs.
     const modelUrl = `${MODEL_SERVER}/tiny-fp16/`;
     await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=webgpu`);
+    await page.getByTestId('load-without-storing').click({ timeout: 60_000 });
     const alert = page.getByTestId('error');
     await expect(alert).toHaveAttribute('data-code', 'no-shader-f16', { timeout: 60_000 });
     await expect(alert).toContainText('16-bit float shaders (shader-f16)');
@@ -21,6 +22,7 @@ test.describe('choosing a backend for the model', () => {
   }) => {
     const modelUrl = `${MODEL_SERVER}/tiny-fp16/`;
     await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=wasm`);
+    await page.getByTestId('download-confirm').click({ timeout: 60_000 });
     await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
       timeout: 90_000,
     });

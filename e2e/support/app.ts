@@ -11,7 +11,9 @@ export async function openWithModel(
 ) {
   const modelUrl = `${MODEL_SERVER}/${model}/`;
   await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=${backend}`);
-  // ?model= loads the model as soon as the worker is up.
+  // ?model= plans the download as soon as the worker is up; a new browser profile has nothing
+  // stored, so the app shows what it would store and waits for the user's go-ahead.
+  await page.getByTestId('download-confirm').click({ timeout: 60_000 });
   await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
     timeout: 90_000,
   });

@@ -8,10 +8,12 @@
  * It logs every file request so that tests can count what the app fetched:
  *   GET  /__stats        -> { requests: [{ method, path, range, status, bytes }] }
  *   POST /__stats/reset  -> 204, clears the log
+ *   POST /__throttle?bps=N -> 204, later responses send at most N bytes/s each (0: full speed)
  * `bytes` is the body length the server answered with (0 for HEAD and errors). CORS
  * preflights (OPTIONS) and the stats endpoints themselves are not logged.
  */
 import { createReadStream, type Stats } from 'node:fs';
+import { Transform } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,12 +91,26 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
+/** Passes chunks on no faster than `bytesPerSecond`. */
+function throttle(bytesPerSecond: number): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      const due = started + (sent / bytesPerSecond) * 1000;
+      setTimeout(() => done(null, chunk), Math.max(0, due - Date.now()));
+    },
+  });
+}
+
 export function createModelServer(root: string): {
   server: http.Server;
   requests: RequestRecord[];
 } {
   const modelsRoot = path.resolve(root);
   const requests: RequestRecord[] = [];
+  let throttleBytesPerSecond = 0;
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -127,6 +143,14 @@ export function createModelServer(root: string): {
         'Cache-Control': 'no-store',
       });
       res.end(body);
+      return;
+    }
+    if (urlPath === '/__throttle' && method === 'POST') {
+      // Bytes per second per response (0: unthrottled), so a test can act mid-download.
+      const bps = Number(new URL(req.url ?? '/', 'http://localhost').searchParams.get('bps') ?? 0);
+      throttleBytesPerSecond = Number.isFinite(bps) && bps > 0 ? bps : 0;
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
       return;
     }
     if (urlPath === '/__stats/reset' && method === 'POST') {
@@ -188,10 +212,11 @@ export function createModelServer(root: string): {
       res.end();
       return;
     }
-    const stream = createReadStream(file, { start, end });
+    const stream = createReadStream(file, { start, end, highWaterMark: 16 * 1024 });
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
-    stream.pipe(res);
+    if (throttleBytesPerSecond > 0) stream.pipe(throttle(throttleBytesPerSecond)).pipe(res);
+    else stream.pipe(res);
   }
 
   return { server, requests };

@@ -83,6 +83,16 @@ describe('<App/>', () => {
     expect(tag(render(store), 'load-model')).not.toContain('disabled');
     s.loadModel();
     s.handleWorkerEvent({
+      type: 'download-plan',
+      id: 1,
+      baseUrl: 'https://m.example/sdxl/',
+      modelId: 'm',
+      files: [],
+      totalBytes: 0,
+      storedBytes: 0,
+      freeBytes: null,
+    });
+    s.handleWorkerEvent({
       type: 'load-progress',
       id: 1,
       file: 'unet/model.onnx',
@@ -107,7 +117,8 @@ describe('<App/>', () => {
     expect(tag(html, 'generate')).not.toContain('disabled');
     expect(html).toContain('Model loaded on WebGPU (fp32) in 1.2 s');
     expect(html).toContain('WebGPU: yes · shader-f16: no · GPU: google swiftshader');
-    expect(posted).toHaveLength(1);
+    // list-models (on ready), plan-download, then load-model (the plan said: stored already)
+    expect(posted.map((r) => r.type)).toEqual(['list-models', 'plan-download', 'load-model']);
 
     s.generate();
     s.handleWorkerEvent({

@@ -1,5 +1,6 @@
 import { ErrorAlert } from './ErrorAlert';
 import { GenerateControls } from './GenerateControls';
+import { InputImagePanel } from './InputImagePanel';
 import { ModelSettings } from './ModelSettings';
 import { OutputPanel } from './OutputPanel';
 import { CapabilitiesLine, StatusLine } from './StatusLine';
@@ -18,6 +19,7 @@ export function App() {
           <StatusLine />
           <ErrorAlert />
           <GenerateControls />
+          <InputImagePanel />
         </div>
         <OutputPanel />
         <div className="model-area">

@@ -1,6 +1,7 @@
 import { useId, useState, type KeyboardEvent } from 'react';
 import { useAppStore } from '../state/react';
 import { canGenerate } from '../state/store';
+import { imageToImageBlocker } from '../state/input-image';
 import { MAX_SEED } from '../state/seed';
 import { SIZE_CHOICES, STEP_CHOICES, type SizeKey } from '../state/settings';
 
@@ -11,6 +12,9 @@ export function GenerateControls() {
   const steps = useAppStore((s) => s.steps);
   const size = useAppStore((s) => s.size);
   const enabled = useAppStore(canGenerate);
+  // An input image the model cannot use (no VAE encoder, steps × strength < 1): the input
+  // panel says why.
+  const blocked = useAppStore(imageToImageBlocker) !== null;
   const setPrompt = useAppStore((s) => s.setPrompt);
   const setSteps = useAppStore((s) => s.setSteps);
   const setSize = useAppStore((s) => s.setSize);
@@ -100,7 +104,7 @@ export function GenerateControls() {
         type="button"
         className="primary"
         data-testid="generate"
-        disabled={!enabled}
+        disabled={!enabled || blocked}
         onClick={() => generate()}
       >
         Generate

@@ -3,13 +3,14 @@ import { useAppStore } from '../state/react';
 import { canLoad } from '../state/store';
 import { BACKEND_CHOICES } from '../state/settings';
 import { formatBytes, modelLoadedText } from './format';
+import { ModelStorage } from './ModelStorage';
 
 /** Model URL, backend choice, the Load button, load progress and what got loaded. */
 export function ModelSettings() {
   const id = useId();
   const modelUrl = useAppStore((s) => s.modelUrl);
   const backendChoice = useAppStore((s) => s.backendChoice);
-  const loading = useAppStore((s) => s.load !== null);
+  const loading = useAppStore((s) => s.load !== null || s.planning !== null || s.download !== null);
   const enabled = useAppStore(canLoad);
   const setModelUrl = useAppStore((s) => s.setModelUrl);
   const setBackendChoice = useAppStore((s) => s.setBackendChoice);
@@ -67,6 +68,7 @@ export function ModelSettings() {
           {loading ? 'Loading…' : 'Load model'}
         </button>
       </form>
+      <ModelStorage />
       <LoadProgress />
       <ModelInfo />
     </section>

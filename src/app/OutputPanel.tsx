@@ -102,6 +102,14 @@ function Timings({
   const rows: [string, number | string][] = [
     ['Tokenize', timings.tokenize],
     ['Text encoders', timings.promptCached ? 'cached' : timings.textEncoders],
+    ...(timings.vaeEncode !== undefined
+      ? [
+          ['VAE encode (input)', timings.imageCached ? 'cached' : timings.vaeEncode] as [
+            string,
+            number | string,
+          ],
+        ]
+      : []),
     ...timings.unetSteps.map((ms, i): [string, number] => [`UNet step ${i + 1}`, ms]),
     ['VAE decode', timings.vaeDecode],
     ['To pixels', timings.toPixels],

@@ -14,6 +14,10 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
   'no-model': 'No model is loaded. Load a model, then generate.',
   'device-lost':
     'The GPU stopped responding (device lost), often because it ran out of memory. Load the model again, or try a smaller image size.',
+  quota:
+    'There is not enough storage space in this browser for the model. Free some disk space or delete a stored model, then try again; what was already downloaded is kept.',
+  'storage-unavailable':
+    'This browser does not let the app keep files (IndexedDB is unavailable, as in some private windows). Use "Load without storing", or a normal window.',
   internal: 'Something went wrong inside the app. The details below can help a bug report.',
   'protocol-mismatch':
     'This page and its background engine come from different versions of the app. Reload the page.',

@@ -43,7 +43,8 @@ describe('worker client', () => {
     worker.message(ready);
     expect(store.getState().status).toBe('loading');
     expect(worker.posted).toEqual([
-      { type: 'load-model', id: 1, baseUrl: 'https://m.example/sdxl/', backend: 'auto' },
+      { type: 'list-models', id: 0 },
+      { type: 'plan-download', id: 1, baseUrl: 'https://m.example/sdxl/' },
     ]);
   });
 

@@ -4,17 +4,21 @@
  *
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
+ *       [--image INPUT.png --strength S]    (image-to-image)
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encode as encodePng } from 'fast-png';
 import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
-import { TextToImagePipeline } from '../pipeline/text-to-image.ts';
+import { TextToImagePipeline, type InitImage } from '../pipeline/text-to-image.ts';
+import { DEFAULT_STRENGTH } from '../pipeline/image-to-image.ts';
 import { directorySource, nodeSessionFactory } from './node-model.ts';
+import { readPngImage } from './png-image.ts';
 
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
-  cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png`;
+  cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
+               [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -28,6 +32,14 @@ function integerOption(value: string | undefined, name: string, fallback?: numbe
   }
   const n = Number(value);
   if (!Number.isInteger(n)) fail(`--${name} must be an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function numberOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    fail(`--${name} must be a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -57,6 +69,8 @@ async function generate(args: string[]): Promise<void> {
       width: { type: 'string' },
       height: { type: 'string' },
       out: { type: 'string' },
+      image: { type: 'string' },
+      strength: { type: 'string' },
     },
   });
   if (!values.model) fail('--model is required');
@@ -68,13 +82,22 @@ async function generate(args: string[]): Promise<void> {
     steps: integerOption(values.steps, 'steps', 1),
     width: integerOption(values.width, 'width', 512),
     height: integerOption(values.height, 'height', 512),
+    ...(values.image !== undefined
+      ? { strength: numberOption(values.strength, 'strength', DEFAULT_STRENGTH) }
+      : {}),
   };
+  if (values.strength !== undefined && values.image === undefined) {
+    fail('--strength needs --image');
+  }
+  // Image-to-image: the PNG at its own size; the pipeline cover-crops and resizes it.
+  const init: InitImage | undefined =
+    values.image !== undefined ? { image: await readPngImage(values.image) } : undefined;
 
   const loadStart = performance.now();
   const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory);
   const loadMs = performance.now() - loadStart;
   try {
-    const image = await new TextToImagePipeline(model).generate(params);
+    const image = await new TextToImagePipeline(model).generate(params, {}, init);
     const png = encodePng({
       width: image.width,
       height: image.height,
@@ -84,7 +107,7 @@ async function generate(args: string[]): Promise<void> {
     });
     await writeFile(values.out, png);
     process.stdout.write(
-      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, loadMs, timings: image.timings })}\n`,
+      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
     );
   } finally {
     await model.release();

@@ -18,4 +18,6 @@ export const MODEL_FILES = {
 
 /** The graphs of a model set, in the order a text-to-image run needs them. */
 export const GRAPH_NAMES = ['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder'] as const;
-export type GraphName = (typeof GRAPH_NAMES)[number];
+/** Graphs a model set may lack: without vae_encoder there is no image-to-image. */
+export const OPTIONAL_GRAPH_NAMES = ['vaeEncoder'] as const;
+export type GraphName = (typeof GRAPH_NAMES)[number] | (typeof OPTIONAL_GRAPH_NAMES)[number];

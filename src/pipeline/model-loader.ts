@@ -14,12 +14,22 @@ export interface ModelSource {
     path: string,
     onProgress?: (loadedBytes: number, totalBytes: number) => void,
   ): Promise<Uint8Array>;
+  /**
+   * The file as a Blob, where the source has one (a model stored in IndexedDB: disk-backed
+   * chunks). External data is read this way when offered: it can be larger than one
+   * ArrayBuffer, and onnxruntime-web reads a Blob itself.
+   */
+  readBlob?(
+    path: string,
+    onProgress?: (loadedBytes: number, totalBytes: number) => void,
+  ): Promise<Blob>;
 }
 
 export interface ExternalDataFile {
   /** The name the graph refers to (its external-data `location`). */
   path: string;
-  data: Uint8Array;
+  /** The bytes, or a Blob (onnxruntime-web's externalData accepts both). */
+  data: Uint8Array | Blob;
 }
 
 /** Creates a runnable session for a graph; the host decides the runtime and EP. */
@@ -35,6 +45,8 @@ export type ModelDtype = 'float32' | 'float16';
 
 export interface LoadedModel extends SdxlModel {
   dtype: ModelDtype;
+  /** Why there is no `vaeEncoder` (image-to-image unavailable); null when there is one. */
+  vaeEncoderMissing?: string | null;
   release(): Promise<void>;
 }
 
@@ -43,6 +55,7 @@ const GRAPH_FILES: Record<GraphName, string> = {
   textEncoder2: MODEL_FILES.textEncoder2,
   unet: MODEL_FILES.unet,
   vaeDecoder: MODEL_FILES.vaeDecoder,
+  vaeEncoder: MODEL_FILES.vaeEncoder,
 };
 
 const DEFAULT_PAD = { tokenizer: '<|endoftext|>', tokenizer2: '!' };
@@ -135,11 +148,12 @@ async function loadGraph(
   createSession: SessionFactory,
   graph: GraphName,
   onProgress: LoadProgress,
+  preloaded?: Uint8Array,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
-  const model = await source.readBytes(modelPath, (loaded, total) =>
-    onProgress(modelPath, loaded, total),
-  );
+  const model =
+    preloaded ??
+    (await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total)));
   let locations: string[];
   try {
     locations = externalDataFiles(model);
@@ -154,17 +168,18 @@ async function loadGraph(
       );
     }
     const dataPath = directoryOf(modelPath) + location;
-    const data = await source.readBytes(dataPath, (loaded, total) =>
-      onProgress(dataPath, loaded, total),
-    );
+    const onDataProgress = (loaded: number, total: number) => onProgress(dataPath, loaded, total);
+    const data = source.readBlob
+      ? await source.readBlob(dataPath, onDataProgress)
+      : await source.readBytes(dataPath, onDataProgress);
     externalData.push({ path: location, data });
   }
   return createSession(graph, model, externalData);
 }
 
 /**
- * Loads tokenizers and the four text-to-image graphs, one graph at a time so that only one
- * graph's bytes are held in JS memory at once.
+ * Loads tokenizers and the four text-to-image graphs, then the optional vae_encoder, one graph
+ * at a time so that only one graph's bytes are held in JS memory at once.
  */
 export async function loadSdxlModel(
   source: ModelSource,
@@ -183,6 +198,22 @@ export async function loadSdxlModel(
     const textEncoder2 = await load('textEncoder2');
     const unet = await load('unet');
     const vaeDecoder = await load('vaeDecoder');
+    // Optional, like the optional tokenizer files: a file that cannot be read is absent (the
+    // model still does text-to-image); one that is there but broken fails the load.
+    let vaeEncoder: GraphSession | undefined;
+    let vaeEncoderMissing: string | null = null;
+    let encoderBytes: Uint8Array | null = null;
+    try {
+      encoderBytes = await source.readBytes(GRAPH_FILES.vaeEncoder, (loaded, total) =>
+        onProgress(GRAPH_FILES.vaeEncoder, loaded, total),
+      );
+    } catch (error) {
+      vaeEncoderMissing = `${source.locate(GRAPH_FILES.vaeEncoder)}: ${(error as Error).message}`;
+    }
+    if (encoderBytes) {
+      vaeEncoder = await loadGraph(source, createSession, 'vaeEncoder', onProgress, encoderBytes);
+      sessions.push(vaeEncoder);
+    }
     const sample = unet.inputs.find((i) => i.name === 'sample');
     if (!sample || (sample.type !== 'float32' && sample.type !== 'float16')) {
       throw new ModelFormatError(`${source.locate(GRAPH_FILES.unet)} has no float "sample" input`);
@@ -194,6 +225,8 @@ export async function loadSdxlModel(
       textEncoder2,
       unet,
       vaeDecoder,
+      vaeEncoder,
+      vaeEncoderMissing,
       dtype: sample.type,
       release: async () => {
         await Promise.all(sessions.map((s) => s.release()));

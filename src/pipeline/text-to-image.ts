@@ -1,6 +1,8 @@
 import { LATENT_CHANNELS, VAE_DOWNSAMPLE, VAE_SCALING_FACTOR, timeIds } from './conditioning.ts';
 import type { GraphSession } from './graph-session.ts';
 import { decodedImageToRgba } from './pixels.ts';
+import { fitImage, imageFingerprint, rgbaToPlanar, type RgbaImage } from './image-input.ts';
+import { encodeImageLatents, imageToImageTimesteps, noisedImageLatents } from './image-to-image.ts';
 import { LruCache } from './lru-cache.ts';
 import { GaussianNoise } from './random.ts';
 import {
@@ -28,6 +30,8 @@ export interface SdxlModel {
   textEncoder2: GraphSession;
   unet: GraphSession;
   vaeDecoder: GraphSession;
+  /** Image-to-image only; a model set without vae_encoder still does text-to-image. */
+  vaeEncoder?: GraphSession | undefined;
 }
 
 export interface TextToImageParams {
@@ -36,6 +40,18 @@ export interface TextToImageParams {
   steps: number;
   width: number;
   height: number;
+  /** Image-to-image only (with an `InitImage`): how much of the image is redone, (0, 1]. */
+  strength?: number;
+}
+
+/** The input image of image-to-image: any size, cover-cropped and resized to the output. */
+export interface InitImage {
+  image: RgbaImage;
+  /**
+   * Identifies this image's pixels (the page's image version): its encoded latents are reused
+   * while only the prompt or seed changes. Without one, a hash of the pixels is the key.
+   */
+  id?: string | number;
 }
 
 export interface StageTimings {
@@ -47,6 +63,9 @@ export interface StageTimings {
   vaeDecode: number;
   toPixels: number;
   total: number;
+  /** Image-to-image: fitting + VAE encoder time (next to nothing when the latents were cached). */
+  vaeEncode?: number;
+  imageCached?: boolean;
 }
 
 export interface GeneratedImage {
@@ -72,20 +91,38 @@ export const MAX_STEPS = 4;
 
 /** Prompts kept encoded: live typing goes back and forth over a few recent texts. */
 const PROMPT_CACHE_SIZE = 16;
+/** Encoded input images: the current one, plus a few for going back and forth (64 KB each). */
+const IMAGE_CACHE_SIZE = 4;
 
 /** SDXL Turbo text-to-image: one UNet pass per step, no classifier-free guidance. */
 export class TextToImagePipeline {
   /** Keyed by both tokenizers' ids, so edits that tokenize the same (spaces, case) hit it. */
   private readonly prompts = new LruCache<string, PromptEmbedding>(PROMPT_CACHE_SIZE);
+  /** Keyed by image id (or pixel hash) and output size. */
+  private readonly images = new LruCache<string, Float32Array>(IMAGE_CACHE_SIZE);
 
   constructor(private readonly model: SdxlModel) {}
 
-  async generate(params: TextToImageParams, control: RunControl = {}): Promise<GeneratedImage> {
+  /** Text-to-image, or image-to-image when `init` is given (then `params.strength` is required). */
+  async generate(
+    params: TextToImageParams,
+    control: RunControl = {},
+    init?: InitImage,
+  ): Promise<GeneratedImage> {
     const now = control.now ?? (() => performance.now());
     const checkpoint = () => {
       if (control.stillWanted && !control.stillWanted()) throw new SupersededError('superseded');
     };
     validateParams(params);
+    // Throws before any work when steps × strength rounds to no step at all.
+    const timesteps = init
+      ? imageToImageTimesteps(params.steps, requireStrength(params))
+      : trailingTimesteps(params.steps);
+    if (init && !this.model.vaeEncoder) {
+      throw new ModelFormatError(
+        'This model has no VAE encoder (vae_encoder/model.onnx), so it cannot do image-to-image; text-to-image works. Remove the input image, or load a model set that includes vae_encoder.',
+      );
+    }
     const start = now();
 
     const ids = this.model.tokenizer.encode(params.prompt);
@@ -100,7 +137,21 @@ export class TextToImagePipeline {
     const encoded = now();
     checkpoint();
 
-    const { latents, unetSteps } = await this.denoise(params, embedding, checkpoint, now);
+    let imageLatents: { latents: Float32Array; cached: boolean } | null = null;
+    if (init) {
+      imageLatents = await this.encodeImage(init, params);
+      checkpoint();
+    }
+    const imageEncoded = now();
+
+    const { latents, unetSteps } = await this.denoise(
+      params,
+      embedding,
+      checkpoint,
+      now,
+      timesteps,
+      imageLatents?.latents ?? null,
+    );
     const denoised = now();
 
     const decoded = await this.decode(latents, params);
@@ -120,16 +171,44 @@ export class TextToImagePipeline {
         vaeDecode: vaeDone - denoised,
         toPixels: end - vaeDone,
         total: end - start,
+        ...(imageLatents
+          ? { vaeEncode: imageEncoded - encoded, imageCached: imageLatents.cached }
+          : {}),
       },
     };
   }
 
-  /** Euler ancestral from seeded noise at sigma_max down to sigma 0. */
+  /** The input image fitted to the output size, through the VAE encoder (cached). */
+  private async encodeImage(
+    init: InitImage,
+    params: TextToImageParams,
+  ): Promise<{ latents: Float32Array; cached: boolean }> {
+    const identity = init.id !== undefined ? `id:${init.id}` : imageFingerprint(init.image);
+    const key = `${identity}|${params.width}x${params.height}`;
+    const cached = this.images.get(key);
+    if (cached) return { latents: cached, cached: true };
+    const fitted = fitImage(init.image, params.width, params.height);
+    const latents = await encodeImageLatents(
+      this.model.vaeEncoder!,
+      rgbaToPlanar(fitted),
+      params.width,
+      params.height,
+    );
+    this.images.set(key, latents);
+    return { latents, cached: false };
+  }
+
+  /**
+   * Euler ancestral down to sigma 0: text-to-image from seeded noise at sigma_max,
+   * image-to-image from the image latents noised to the sigma of its first timestep.
+   */
   private async denoise(
     params: TextToImageParams,
     embedding: PromptEmbedding,
     checkpoint: () => void,
     now: () => number,
+    timesteps: number[],
+    imageLatents: Float32Array | null,
   ): Promise<{ latents: Float32Array; unetSteps: number[] }> {
     const { unet } = this.model;
     const dims = [
@@ -139,10 +218,15 @@ export class TextToImagePipeline {
       params.width / VAE_DOWNSAMPLE,
     ];
     const count = elementCount(dims);
-    const plan = planEulerAncestral(trailingTimesteps(params.steps));
+    const plan = planEulerAncestral(timesteps);
     const noise = new GaussianNoise(params.seed);
     const latents = noise.sample(count);
-    for (let i = 0; i < count; i++) latents[i] = (latents[i] as number) * plan.initNoiseSigma;
+    if (imageLatents) {
+      // diffusers' add_noise at timesteps[0] (see image-to-image.ts), not init_noise_sigma.
+      noisedImageLatents(imageLatents, latents, plan.sigmas[0] as number);
+    } else {
+      for (let i = 0; i < count; i++) latents[i] = (latents[i] as number) * plan.initNoiseSigma;
+    }
 
     const sampleInfo = requireInput(unet, 'unet', 'sample');
     const timestepInfo = requireInput(unet, 'unet', 'timestep');
@@ -223,6 +307,11 @@ export class TextToImagePipeline {
     if (!image) throw new ModelFormatError('vae_decoder returned no image');
     return toFloat32(image);
   }
+}
+
+function requireStrength(params: TextToImageParams): number {
+  if (params.strength === undefined) throw new RangeError('image-to-image needs a strength');
+  return params.strength;
 }
 
 /** Rejects what the model cannot do; the UI sanitizes first, this guards every other caller. */

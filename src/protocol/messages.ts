@@ -7,8 +7,12 @@ import type {
   StageTimings,
 } from '../pipeline/text-to-image.ts';
 
+import type { StorageEvent, StorageRequest } from './storage-messages.ts';
+
+export type * from './storage-messages.ts';
+
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type Backend = 'webgpu' | 'wasm';
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
@@ -33,6 +37,8 @@ export type ErrorCode =
   | 'bad-request' // the page sent something the worker cannot do
   | 'no-model' // generate before a model is loaded
   | 'device-lost' // the GPU device went away
+  | 'quota' // not enough storage space for the model
+  | 'storage-unavailable' // no IndexedDB (e.g. some private windows)
   | 'internal'; // anything else: a bug
 
 export interface WorkerError {
@@ -42,6 +48,21 @@ export interface WorkerError {
 
 export type ModelDtype = 'float32' | 'float16';
 
+/**
+ * The input image of image-to-image, sent with every generate request that uses one (the page
+ * sends it already fitted to the output size, ~1 MB, so resending it costs less than keeping
+ * image state in the worker in step with the page). The worker reuses the image's encoded
+ * latents while `version` and the output size stay the same.
+ */
+export interface InputImage {
+  width: number;
+  height: number;
+  /** RGBA8, width*height*4 bytes. */
+  pixels: ArrayBuffer;
+  /** Changes whenever the page's input image changes. */
+  version: number;
+}
+
 /** Messages from the page to the worker. */
 export type WorkerRequest =
   | { type: 'load-model'; id: number; baseUrl: string; backend: BackendChoice }
@@ -50,15 +71,33 @@ export type WorkerRequest =
    * user types) lets the running generation finish so frames keep coming; any other
    * (Generate button) stops the running one at its next stage boundary.
    */
-  | { type: 'generate'; id: number; params: GenerateParams; live: boolean }
+  | {
+      type: 'generate';
+      id: number;
+      params: GenerateParams;
+      live: boolean;
+      /** Image-to-image: the input image (then `params.strength` is required). */
+      image?: InputImage;
+    }
   /** Stop the running generation at its next stage boundary and drop the waiting one. */
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  | StorageRequest;
 
 /** Messages from the worker to the page. */
 export type WorkerEvent =
   | { type: 'ready'; protocolVersion: number; capabilities: Capabilities }
   | { type: 'load-progress'; id: number; file: string; loadedBytes: number; totalBytes: number }
-  | { type: 'model-loaded'; id: number; backend: Backend; dtype: ModelDtype; loadMs: number }
+  | {
+      type: 'model-loaded';
+      id: number;
+      backend: Backend;
+      dtype: ModelDtype;
+      loadMs: number;
+      /** The model has a VAE encoder, so it can do image-to-image (absent: it cannot). */
+      imageToImage?: boolean;
+      /** Why it cannot (which file, what went wrong reading it). */
+      imageToImageMissing?: string;
+    }
   | { type: 'generation-started'; id: number }
   /** The request was replaced or cancelled before it produced a frame; not an error. */
   | { type: 'superseded'; id: number }
@@ -73,4 +112,5 @@ export type WorkerEvent =
       params: GenerateParams;
       timings: StageTimings;
     }
-  | { type: 'error'; id: number | null; error: WorkerError };
+  | { type: 'error'; id: number | null; error: WorkerError }
+  | StorageEvent;

@@ -1,9 +1,26 @@
-import type { BackendChoice, GenerateParams, WorkerRequest } from './messages.ts';
+import type {
+  BackendChoice,
+  GenerateParams,
+  InputImage,
+  StorageRequest,
+  WorkerRequest,
+} from './messages.ts';
 
 /**
  * Checks a message received by the worker. Anything that is not a well-formed request
  * yields null: the worker logs and ignores it rather than trusting its shape.
  */
+/** Requests about stored weights, handled beside the engine (a download runs while generating). */
+export function isStorageRequest(request: WorkerRequest): request is StorageRequest {
+  return (
+    request.type === 'plan-download' ||
+    request.type === 'download-model' ||
+    request.type === 'download-control' ||
+    request.type === 'list-models' ||
+    request.type === 'delete-model'
+  );
+}
+
 export function parseWorkerRequest(data: unknown): WorkerRequest | null {
   if (typeof data !== 'object' || data === null) return null;
   const msg = data as Record<string, unknown>;
@@ -19,10 +36,32 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
       const params = parseParams(msg['params']);
       const live = msg['live'] ?? false;
       if (!params || typeof live !== 'boolean') return null;
-      return { type: 'generate', id, params, live };
+      if (msg['image'] === undefined) {
+        if (params.strength !== undefined) return null; // strength without an image
+        return { type: 'generate', id, params, live };
+      }
+      const image = parseInputImage(msg['image']);
+      if (!image || params.strength === undefined) return null;
+      return { type: 'generate', id, params, live, image };
     }
     case 'cancel':
       return { type: 'cancel', id };
+    case 'plan-download':
+    case 'download-model': {
+      const { baseUrl } = msg;
+      return typeof baseUrl === 'string' ? { type: msg['type'], id, baseUrl } : null;
+    }
+    case 'download-control': {
+      const { action } = msg;
+      if (action !== 'pause' && action !== 'resume' && action !== 'cancel') return null;
+      return { type: 'download-control', id, action };
+    }
+    case 'list-models':
+      return { type: 'list-models', id };
+    case 'delete-model':
+      return typeof msg['modelId'] === 'string'
+        ? { type: 'delete-model', id, modelId: msg['modelId'] }
+        : null;
     default:
       return null;
   }
@@ -39,11 +78,32 @@ function parseParams(value: unknown): GenerateParams | null {
   if (typeof prompt !== 'string') return null;
   for (const n of [seed, steps, width, height])
     if (typeof n !== 'number' || !Number.isFinite(n)) return null;
-  return {
+  const parsed: GenerateParams = {
     prompt,
     seed: seed as number,
     steps: steps as number,
     width: width as number,
     height: height as number,
   };
+  if (p['strength'] !== undefined) {
+    if (typeof p['strength'] !== 'number' || !Number.isFinite(p['strength'])) return null;
+    parsed.strength = p['strength'];
+  }
+  return parsed;
+}
+
+/** Largest input image side accepted (the page sends it fitted to the output size). */
+export const MAX_INPUT_IMAGE_SIDE = 8192;
+
+function parseInputImage(value: unknown): InputImage | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { width, height, pixels, version } = value as Record<string, unknown>;
+  for (const side of [width, height]) {
+    if (!Number.isInteger(side) || (side as number) < 1 || (side as number) > MAX_INPUT_IMAGE_SIDE)
+      return null;
+  }
+  if (!(pixels instanceof ArrayBuffer)) return null;
+  if (pixels.byteLength !== (width as number) * (height as number) * 4) return null;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version)) return null;
+  return { width: width as number, height: height as number, pixels, version };
 }

@@ -58,10 +58,32 @@ function loaded() {
   const t = setup({ initial: { modelUrl: 'https://models.example/sdxl' } });
   t.send(ready);
   expect(t.s().loadModel()).toBe(true);
+  storedPlan(t);
   const load = t.posted.at(-1);
   if (load?.type !== 'load-model') throw new Error('expected a load-model request');
   t.send({ type: 'model-loaded', id: load.id, backend: 'webgpu', dtype: 'float32', loadMs: 1200 });
   return t;
+}
+
+/** Answers the last plan-download as a model already stored (so the store loads it at once). */
+function storedPlan(t: ReturnType<typeof setup>) {
+  const plan = t.posted.at(-1);
+  if (plan?.type !== 'plan-download') throw new Error('expected a plan-download request');
+  t.send({
+    type: 'download-plan',
+    id: plan.id,
+    baseUrl: plan.baseUrl,
+    modelId: 'm',
+    files: [{ path: 'unet/model.onnx', bytes: 10 }],
+    totalBytes: 10,
+    storedBytes: 10,
+    freeBytes: null,
+  });
+}
+
+/** What the store asked of the worker, less the stored-models listing it asks for on ready. */
+function requests(t: { posted: WorkerRequest[] }) {
+  return t.posted.filter((r) => r.type !== 'list-models');
 }
 
 describe('app store', () => {
@@ -80,7 +102,7 @@ describe('app store', () => {
     expect(t.s().status).toBe('error');
     expect(t.s().error?.code).toBe('protocol-mismatch');
     expect(t.s().fatal).toBe(true);
-    expect(t.posted).toEqual([]); // no auto-load to an incompatible worker
+    expect(requests(t)).toEqual([]); // no auto-load to an incompatible worker
     expect(t.s().loadModel()).toBe(false);
     t.send(ready); // later events are ignored
     expect(t.s().status).toBe('error');
@@ -91,7 +113,10 @@ describe('app store', () => {
     expect(t.s().loadModel()).toBe(false); // not before ready
     t.send(ready);
     expect(t.s().loadModel()).toBe(true);
-    expect(t.posted).toEqual([
+    // First the plan (stored already here), then the load, under the same request id.
+    storedPlan(t);
+    expect(requests(t)).toEqual([
+      { type: 'plan-download', id: 1, baseUrl: 'https://app.example/sub/models/tiny/' },
       {
         type: 'load-model',
         id: 1,
@@ -140,17 +165,17 @@ describe('app store', () => {
     const t = setup({
       initial: { modelUrl: 'https://m.example/x/', autoLoad: true, backendChoice: 'webgpu' },
     });
-    expect(t.posted).toEqual([]);
+    expect(requests(t)).toEqual([]);
     t.send(ready);
-    expect(t.posted).toEqual([
-      { type: 'load-model', id: 1, baseUrl: 'https://m.example/x/', backend: 'webgpu' },
+    expect(requests(t)).toEqual([
+      { type: 'plan-download', id: 1, baseUrl: 'https://m.example/x/' },
     ]);
   });
 
   it('does not auto-load a URL remembered from localStorage', () => {
     const t = setup({ initial: { modelUrl: 'https://m.example/x/', autoLoad: false } });
     t.send(ready);
-    expect(t.posted).toEqual([]);
+    expect(requests(t)).toEqual([]);
     expect(t.s().status).toBe('idle');
   });
 
@@ -158,7 +183,7 @@ describe('app store', () => {
     const t = setup({ initial: { modelUrl: 'javascript:alert(1)' } });
     t.send(ready);
     expect(t.s().loadModel()).toBe(false);
-    expect(t.posted).toEqual([]);
+    expect(requests(t)).toEqual([]);
     expect(t.s().error?.code).toBe('bad-url');
   });
 
@@ -166,7 +191,7 @@ describe('app store', () => {
     const t = setup();
     t.send(ready);
     expect(t.s().generate()).toBe(false);
-    expect(t.posted).toEqual([]);
+    expect(requests(t)).toEqual([]);
 
     const u = loaded();
     u.s().setLive(false); // explicit generation only; live mode has its own tests
@@ -191,7 +216,7 @@ describe('app store', () => {
     const t = loaded();
     t.s().generate();
     t.s().generate();
-    expect(t.posted.map((r) => r.id)).toEqual([1, 2, 3]);
+    expect(requests(t).map((r) => r.id)).toEqual([1, 1, 2, 3]); // the plan and its load share an id
   });
 
   it('shows frames and never lets an older frame replace a newer one', () => {

@@ -13,10 +13,22 @@ import {
   type GenerateParams,
   type ModelDtype,
   type StageTimings,
+  type StoredModelInfo,
+  type TransferFigures,
   type WorkerEvent,
   type WorkerRequest,
 } from '../protocol/messages';
 import { parseSeed, randomSeed as cryptoRandomSeed } from './seed';
+import type { RgbaImage } from '../pipeline/image-input';
+import {
+  DEFAULT_STRENGTH,
+  fitInputImage,
+  imageToImageBlocker,
+  normalizeStrength,
+  refitInputImage,
+  wireImage,
+  type InputImageState,
+} from './input-image';
 import {
   DEFAULT_SIZE,
   DEFAULT_STEPS,
@@ -71,6 +83,9 @@ export interface LoadedModel {
   backend: Backend;
   dtype: ModelDtype;
   loadMs: number;
+  /** It has a VAE encoder; when not, `imageToImageMissing` may say why. */
+  imageToImage: boolean;
+  imageToImageMissing: string | null;
 }
 
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
@@ -84,6 +99,27 @@ export interface Frame {
   timings: StageTimings;
   /** From the edit (or click) that asked for this image to its arrival, in ms. */
   latencyMs: number | null;
+}
+
+/** What downloading a model would store, shown before anything is downloaded. */
+export interface DownloadPlan {
+  id: number;
+  baseUrl: string;
+  modelId: string;
+  files: Array<{ path: string; bytes: number }>;
+  totalBytes: number;
+  storedBytes: number;
+  freeBytes: number | null;
+}
+
+/** A download into this browser's storage, as the worker last reported it. */
+export interface DownloadState {
+  id: number;
+  baseUrl: string;
+  modelId: string | null;
+  paused: boolean;
+  total: TransferFigures | null;
+  files: Record<string, TransferFigures>;
 }
 
 /** How live mode paced the work: requests asked, generations run, frames, and skipped ones. */
@@ -104,6 +140,9 @@ export interface AppData {
   backendChoice: BackendChoice;
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
+  /** Image-to-image: the input image (null: text-to-image) and how much of it is redone. */
+  inputImage: InputImageState | null;
+  strength: number;
 
   /** Set by 'ready'; null until then. */
   capabilities: Capabilities | null;
@@ -111,6 +150,14 @@ export interface AppData {
   /** The worker is unusable (failed to start, wrong protocol): nothing can be sent to it. */
   fatal: boolean;
   load: LoadInProgress | null;
+  /** A plan-download request in flight (the worker is reading the model's file list). */
+  planning: { id: number; baseUrl: string } | null;
+  /** Waiting for the user: download and keep, or load without storing. */
+  downloadPlan: DownloadPlan | null;
+  download: DownloadState | null;
+  storedModels: StoredModelInfo[];
+  storageUsedBytes: number;
+  storageFreeBytes: number | null;
   model: LoadedModel | null;
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
@@ -132,11 +179,28 @@ export interface AppActions {
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
   setLive(live: boolean): void;
+  /** Image-to-image from this (decoded, full-size) image; `name` is shown under it. */
+  setInputImage(image: RgbaImage, name: string): void;
+  /** The newest generated image becomes the input image. */
+  takeFrameAsInput(): boolean;
+  clearInputImage(): void;
+  /** 0.05..1 on a 0.05 grid; anything else is clamped, non-numbers are ignored. */
+  setStrength(strength: number): void;
   clearError(): void;
   /** An error the page itself ran into (e.g. a frame it could not paint). */
   reportError(error: UiError): void;
-  /** Posts 'load-model' for the current URL and backend. False when it cannot now. */
+  /**
+   * Loads the model at the current URL: straight from this browser's storage when it is stored,
+   * else first shows what a download would store. False when it cannot now.
+   */
   loadModel(): boolean;
+  /** Downloads the planned model into this browser's storage, then loads it from there. */
+  confirmDownload(): void;
+  /** Loads the planned model over the network without keeping it. */
+  loadWithoutStoring(): void;
+  dismissPlan(): void;
+  controlDownload(action: 'pause' | 'resume' | 'cancel'): void;
+  deleteStoredModel(modelId: string): void;
   /** Posts 'generate' with the current parameters. False when no model is ready. */
   generate(): boolean;
   /** Stops the running generation and drops the waiting one. */
@@ -164,7 +228,7 @@ export interface StoreDeps {
 export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
   if (s.fatal) return 'error';
   if (!s.workerReady) return 'starting';
-  if (s.load) return 'loading';
+  if (s.load || s.planning || s.download) return 'loading';
   if (s.generatingId !== null) return 'generating';
   if (s.error) return 'error';
   return s.model ? 'ready' : 'idle';
@@ -177,7 +241,14 @@ export function canGenerate(s: AppData): boolean {
 
 /** Load is possible: the worker is up, no load is running, and there is a URL. */
 export function canLoad(s: AppData): boolean {
-  return !s.fatal && s.workerReady && s.load === null && s.modelUrl.trim() !== '';
+  return (
+    !s.fatal &&
+    s.workerReady &&
+    s.load === null &&
+    s.planning === null &&
+    s.download === null &&
+    s.modelUrl.trim() !== ''
+  );
 }
 
 export function sizeOf(size: SizeKey): { width: number; height: number } {
@@ -194,6 +265,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
   const now = deps.now ?? (() => performance.now());
   /** When each generate request was asked for, until its frame (or end) arrives. */
   const requestedAt = new Map<number, number>();
+  let inputImageVersion = 0;
 
   return createStore<AppState>()((setRaw, get) => {
     /** Every change goes through here so `status` never disagrees with the other fields. */
@@ -217,6 +289,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
             return;
           }
           set({ workerReady: true, capabilities: ev.capabilities });
+          // Housekeeping requests use id 0: their answers are not matched to a request.
+          deps.port.post({ type: 'list-models', id: 0 });
           if (autoLoad) {
             autoLoad = false;
             if (get().modelUrl.trim() !== '') get().loadModel();
@@ -245,6 +319,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
               backend: ev.backend,
               dtype: ev.dtype,
               loadMs: ev.loadMs,
+              imageToImage: ev.imageToImage ?? false,
+              imageToImageMissing: ev.imageToImageMissing ?? null,
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
@@ -300,8 +376,57 @@ export function createAppStore(deps: StoreDeps): AppStore {
           });
           return;
         }
+        case 'download-plan': {
+          if (s.planning?.id !== ev.id) return;
+          const plan: DownloadPlan = {
+            id: ev.id,
+            baseUrl: ev.baseUrl,
+            modelId: ev.modelId,
+            files: ev.files,
+            totalBytes: ev.totalBytes,
+            storedBytes: ev.storedBytes,
+            freeBytes: ev.freeBytes,
+          };
+          set({ planning: null });
+          // Stored already: load from this browser's storage, nothing to ask.
+          // (The plan's id is done with, so the load reuses it.)
+          if (plan.storedBytes >= plan.totalBytes) startLoad(plan.baseUrl, plan.id);
+          else set({ downloadPlan: plan });
+          return;
+        }
+        case 'download-progress': {
+          if (s.download?.id !== ev.id) return;
+          set({
+            download: {
+              ...s.download,
+              modelId: ev.modelId,
+              paused: ev.paused,
+              total: ev.total,
+              files: ev.files,
+            },
+          });
+          return;
+        }
+        case 'download-complete': {
+          if (s.download?.id !== ev.id) return;
+          set({ download: null });
+          startLoad(ev.baseUrl); // now from storage
+          return;
+        }
+        case 'download-cancelled':
+          if (s.download?.id === ev.id) set({ download: null });
+          return;
+        case 'stored-models':
+          set({
+            storedModels: ev.models,
+            storageUsedBytes: ev.usedBytes,
+            storageFreeBytes: ev.freeBytes,
+          });
+          return;
         case 'error': {
           if (ev.id !== null) requestedAt.delete(ev.id);
+          if (ev.id !== null && s.planning?.id === ev.id) set({ planning: null });
+          if (ev.id !== null && s.download?.id === ev.id) set({ download: null });
           const patch: Partial<AppData> = {};
           if (ev.id === null) {
             // Not tied to a request (e.g. the GPU device went away): nothing is in flight anymore.
@@ -327,6 +452,13 @@ export function createAppStore(deps: StoreDeps): AppStore {
       }
     };
 
+    /** Posts 'load-model': the worker reads the model from storage when it is stored there. */
+    const startLoad = (baseUrl: string, id = nextRequestId++) => {
+      const backend = get().backendChoice;
+      deps.port.post({ type: 'load-model', id, baseUrl, backend });
+      set({ load: { id, baseUrl, backend, files: [] }, model: null, error: null });
+    };
+
     /**
      * Posts 'generate' with the current parameters. Live requests let the worker finish what
      * it is running (frames keep coming while typing); the worker keeps only the newest
@@ -335,15 +467,18 @@ export function createAppStore(deps: StoreDeps): AppStore {
     const requestGeneration = (live: boolean): boolean => {
       const s = get();
       if (!canGenerate(s)) return false;
+      if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
         prompt: s.prompt,
         seed: s.seed,
         steps: s.steps,
         ...sizeOf(s.size),
+        ...(s.inputImage ? { strength: s.strength } : {}),
       };
       requestedAt.set(id, now());
-      deps.port.post({ type: 'generate', id, params, live });
+      const image = s.inputImage ? { image: wireImage(s.inputImage) } : {};
+      deps.port.post({ type: 'generate', id, params, live, ...image });
       set({
         generatingId: id,
         error: null,
@@ -371,10 +506,18 @@ export function createAppStore(deps: StoreDeps): AppStore {
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
       live: true,
+      inputImage: null,
+      strength: DEFAULT_STRENGTH,
       capabilities: null,
       workerReady: false,
       fatal: false,
       load: null,
+      planning: null,
+      downloadPlan: null,
+      download: null,
+      storedModels: [],
+      storageUsedBytes: 0,
+      storageFreeBytes: null,
       model: null,
       generatingId: null,
       frame: null,
@@ -395,7 +538,30 @@ export function createAppStore(deps: StoreDeps): AppStore {
       },
       rerollSeed: () => edit({ seed: nextSeed() }),
       setSize: (size) => {
-        if (isSizeKey(size)) edit({ size });
+        if (!isSizeKey(size)) return;
+        const { inputImage } = get();
+        const { width, height } = sizeOf(size);
+        edit({ size, inputImage: inputImage && refitInputImage(inputImage, width, height) });
+      },
+      setInputImage: (image, name) => {
+        const { width, height } = sizeOf(get().size);
+        edit({ inputImage: fitInputImage(image, name, ++inputImageVersion, width, height) });
+      },
+      takeFrameAsInput: () => {
+        const { frame } = get();
+        if (!frame) return false;
+        const pixels = new Uint8ClampedArray(frame.pixels);
+        const image = { width: frame.width, height: frame.height, data: pixels };
+        get().setInputImage(image, `generated image (seed ${frame.params.seed})`);
+        return true;
+      },
+      clearInputImage: () => edit({ inputImage: null }),
+      setStrength: (value) => {
+        const strength = normalizeStrength(value);
+        if (strength === null) return;
+        // Without an input image the strength changes nothing yet: no live request.
+        if (get().inputImage) edit({ strength });
+        else set({ strength });
       },
       setLive: (live) => {
         set({ live });
@@ -422,14 +588,50 @@ export function createAppStore(deps: StoreDeps): AppStore {
           return false;
         }
         const id = nextRequestId++;
-        deps.port.post({ type: 'load-model', id, baseUrl, backend: s.backendChoice });
-        set({
-          load: { id, baseUrl, backend: s.backendChoice, files: [] },
-          model: null,
-          error: null,
-        });
+        deps.port.post({ type: 'plan-download', id, baseUrl });
+        set({ planning: { id, baseUrl }, downloadPlan: null, error: null });
         deps.onModelRequested?.(modelUrl, s.backendChoice);
         return true;
+      },
+
+      confirmDownload: () => {
+        const plan = get().downloadPlan;
+        if (!plan) return;
+        // Only the page can ask for persistent storage (the worker has no persist()).
+        void globalThis.navigator?.storage?.persist?.().catch(() => false);
+        const id = nextRequestId++;
+        deps.port.post({ type: 'download-model', id, baseUrl: plan.baseUrl });
+        set({
+          downloadPlan: null,
+          download: {
+            id,
+            baseUrl: plan.baseUrl,
+            modelId: plan.modelId,
+            paused: false,
+            total: null,
+            files: {},
+          },
+        });
+      },
+
+      loadWithoutStoring: () => {
+        const plan = get().downloadPlan;
+        if (!plan) return;
+        set({ downloadPlan: null });
+        startLoad(plan.baseUrl);
+      },
+
+      dismissPlan: () => set({ downloadPlan: null }),
+
+      controlDownload: (action) => {
+        if (!get().download) return;
+        deps.port.post({ type: 'download-control', id: 0, action });
+        if (action !== 'cancel')
+          set({ download: { ...get().download!, paused: action === 'pause' } });
+      },
+
+      deleteStoredModel: (modelId) => {
+        deps.port.post({ type: 'delete-model', id: 0, modelId });
       },
 
       generate: () => requestGeneration(false),

@@ -23,13 +23,8 @@ afterEach(async () => {
 
 async function storeWhole(store: ChunkStore, modelId: string, path: string, bytes: Uint8Array) {
   await store.beginFile(modelId, path, { bytes: bytes.byteLength });
-  for (let i = 0; i * store.chunkSize < bytes.byteLength; i++) {
-    await store.putChunk(
-      modelId,
-      path,
-      i,
-      bytes.subarray(i * store.chunkSize, (i + 1) * store.chunkSize),
-    );
+  for (let i = 0; i * CHUNK < bytes.byteLength; i++) {
+    await store.putChunk(modelId, path, i, bytes.subarray(i * CHUNK, (i + 1) * CHUNK));
   }
 }
 
@@ -209,5 +204,15 @@ describe('ChunkStore', () => {
     await store.beginFile('m', 'empty.json', { bytes: 0 });
     await store.markComplete('m', 'empty.json');
     expect((await store.readFileAsBlob('m', 'empty.json')).size).toBe(0);
+  });
+});
+
+describe('adaptive chunk size', () => {
+  it('gives small files small chunks and caps big files at 16 MiB', async () => {
+    const { adaptiveChunkSize } = await import('./chunk-store.ts');
+    expect(adaptiveChunkSize(100)).toBe(64 * 1024);
+    expect(adaptiveChunkSize(786_432)).toBe(64 * 1024); // tiny UNet data: 12 chunks
+    expect(adaptiveChunkSize(200e6)).toBe(4 * 1024 * 1024); // ~48 chunks
+    expect(adaptiveChunkSize(5.13e9)).toBe(16 * 1024 * 1024); // the fp16 UNet: capped
   });
 });

@@ -54,7 +54,10 @@ export interface StoredFile {
 export interface ChunkStoreOptions {
   /** Default 'sdxl-turbo-weights'; tests use one database each. */
   dbName?: string;
-  /** Bytes per chunk; default 16 MiB. A file keeps the chunk size it was started with. */
+  /**
+   * Bytes per chunk; default: adaptiveChunkSize of each file (64 KiB .. 16 MiB). A file keeps
+   * the chunk size it was started with.
+   */
   chunkSize?: number;
   /** Default: the global indexedDB. */
   indexedDB?: IDBFactory;
@@ -88,16 +91,33 @@ function chunkBytesOf(data: Blob | ArrayBuffer): Promise<ArrayBuffer> | ArrayBuf
   return data instanceof Blob ? data.arrayBuffer() : data;
 }
 
+/** Smallest chunk of the adaptive size: small files still resume from the middle. */
+const MIN_ADAPTIVE_CHUNK = 64 * 1024;
+/** Adaptive chunks aim at this many per file (fewer for files over 1 GiB: capped at 16 MiB). */
+const CHUNKS_PER_FILE = 64;
+
+/**
+ * Chunk size for a file of `bytes` when none is fixed: a power of two near bytes / 64, between
+ * 64 KiB and 16 MiB, so a tokenizer file or a tiny test model resumes mid-file as a 5 GB UNet
+ * does, without millions of records for the big ones.
+ */
+export function adaptiveChunkSize(bytes: number): number {
+  let size = MIN_ADAPTIVE_CHUNK;
+  while (size < DEFAULT_CHUNK_SIZE && size * CHUNKS_PER_FILE < bytes) size *= 2;
+  return size;
+}
+
 export class ChunkStore {
-  readonly chunkSize: number;
+  /** The fixed chunk size, or null: chosen per file by adaptiveChunkSize. */
+  readonly chunkSize: number | null;
   readonly dbName: string;
   private readonly factory: IDBFactory;
   private readonly asBlob: boolean;
   private opening: Promise<IDBDatabase> | null = null;
 
   constructor(options: ChunkStoreOptions = {}) {
-    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    if (!Number.isSafeInteger(this.chunkSize) || this.chunkSize <= 0) {
+    this.chunkSize = options.chunkSize ?? null;
+    if (this.chunkSize !== null && (!Number.isSafeInteger(this.chunkSize) || this.chunkSize <= 0)) {
       throw new RangeError(`chunkSize must be a positive integer, not ${options.chunkSize}`);
     }
     this.dbName = options.dbName ?? WEIGHT_DB_NAME;
@@ -132,11 +152,12 @@ export class ChunkStore {
     return this.transact('readwrite', [CHUNKS, FILES], async (tx) => {
       const files = tx.objectStore(FILES);
       const key = fileKey(modelId, path);
+      const chunkSize = this.chunkSize ?? adaptiveChunkSize(expect.bytes);
       const existing = (await promisifyRequest(files.get(key))) as StoredFile | undefined;
       if (
         existing &&
         existing.bytes === expect.bytes &&
-        existing.chunkSize === this.chunkSize &&
+        existing.chunkSize === chunkSize &&
         existing.sha256 === expect.sha256
       ) {
         return existing;
@@ -146,7 +167,7 @@ export class ChunkStore {
         modelId,
         path,
         bytes: expect.bytes,
-        chunkSize: this.chunkSize,
+        chunkSize,
         chunksStored: 0,
         bytesStored: 0,
         complete: false,

@@ -186,7 +186,7 @@ async function run(
   let storedBefore = 0;
   for (const file of resolved.files) {
     const record = await store.storedFile(modelId, file.path);
-    if (record && record.bytes === file.bytes && record.chunkSize === store.chunkSize) {
+    if (record && record.bytes === file.bytes) {
       storedBefore += record.bytesStored;
     }
   }

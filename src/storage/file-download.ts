@@ -25,7 +25,6 @@ import type { Manifest, ManifestFile } from './manifest.ts';
 
 /** The part of the chunk store a download needs (a test can wrap it to inject failures). */
 export interface WeightStore {
-  readonly chunkSize: number;
   storedFile(modelId: string, path: string): Promise<StoredFile | undefined>;
   beginFile(
     modelId: string,

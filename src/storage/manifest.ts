@@ -194,7 +194,7 @@ const LAYOUT_TOKENIZER_FILES: Array<{ path: string; optional: boolean }> = [
 ];
 
 /** A short stable id for a URL (FNV-1a, 32 bits): enough to tell custom models apart. */
-function urlId(url: string): string {
+export function urlId(url: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < url.length; i++) {
     hash ^= url.charCodeAt(i);

@@ -5,9 +5,10 @@ import type {
   BackendChoice,
   GenerateParams,
   WorkerEvent,
+  StorageRequest,
   WorkerRequest,
 } from '../protocol/messages.ts';
-import { parseWorkerRequest } from '../protocol/validate.ts';
+import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { toWorkerError } from './errors.ts';
 
 export interface LoadedOn {
@@ -22,8 +23,10 @@ export interface EngineHost {
   log(message: string, detail?: unknown): void;
 }
 
+/** What the engine itself handles; stored-weight requests go to the storage service. */
+export type EngineRequest = Exclude<WorkerRequest, StorageRequest>;
 type GenerateRequest = Extract<WorkerRequest, { type: 'generate' }>;
-type QueuedRequest = Exclude<WorkerRequest, { type: 'cancel' }>;
+type QueuedRequest = Exclude<EngineRequest, { type: 'cancel' }>;
 
 /**
  * The worker's request handler. It validates each message and runs one job at a time:
@@ -41,13 +44,17 @@ export class Engine {
 
   constructor(private readonly host: EngineHost) {}
 
-  /** Entry point for every message from the page. */
+  /** Validates a raw message from the page and handles it (tests; the worker routes first). */
   receive(data: unknown): void {
     const request = parseWorkerRequest(data);
-    if (!request) {
+    if (!request || isStorageRequest(request)) {
       this.host.log('ignored a malformed message', data);
       return;
     }
+    this.handle(request);
+  }
+
+  handle(request: EngineRequest): void {
     switch (request.type) {
       case 'generate':
         this.dropWaitingGenerate();
@@ -153,11 +160,15 @@ export class Engine {
       backend: loaded.backend,
       dtype: loaded.model.dtype,
       loadMs: this.host.now() - start,
+      imageToImage: loaded.model.vaeEncoder !== undefined,
+      ...(loaded.model.vaeEncoderMissing
+        ? { imageToImageMissing: loaded.model.vaeEncoderMissing }
+        : {}),
     });
   }
 
   private async generate(request: GenerateRequest, stillWanted: () => boolean): Promise<void> {
-    const { id, params } = request;
+    const { id, params, image: input } = request;
     const current = this.current;
     if (!current) {
       this.host.post({
@@ -168,10 +179,18 @@ export class Engine {
       return;
     }
     this.host.post({ type: 'generation-started', id });
-    const image = await current.pipeline.generate(params satisfies GenerateParams, {
-      now: () => this.host.now(),
-      stillWanted,
-    });
+    // Image-to-image: the page's version number keys the cache of encoded image latents.
+    const init = input
+      ? {
+          image: { width: input.width, height: input.height, data: new Uint8Array(input.pixels) },
+          id: input.version,
+        }
+      : undefined;
+    const image = await current.pipeline.generate(
+      params satisfies GenerateParams,
+      { now: () => this.host.now(), stillWanted },
+      init,
+    );
     const pixels = image.pixels.buffer as ArrayBuffer;
     this.host.post(
       {

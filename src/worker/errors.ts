@@ -1,6 +1,9 @@
 import type { WorkerError } from '../protocol/messages.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
+import { StorageQuotaError, WeightDownloadError, WeightFileError } from '../storage/errors.ts';
+import { StoredFileMissingError } from '../storage/stored-source.ts';
 import { DownloadError } from './fetch-source.ts';
+import { StorageUnavailableError } from './storage-service.ts';
 import { CapabilityError } from './capability-error.ts';
 
 /** Maps anything thrown in the worker to the fixed set of codes the UI can explain. */
@@ -8,6 +11,12 @@ export function toWorkerError(error: unknown): WorkerError {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof CapabilityError) return { code: error.code, message };
   if (error instanceof DownloadError) return { code: 'download-failed', message };
+  if (error instanceof StorageQuotaError) return { code: 'quota', message };
+  if (error instanceof WeightDownloadError) return { code: 'download-failed', message };
+  if (error instanceof WeightFileError || error instanceof StoredFileMissingError) {
+    return { code: 'bad-model', message };
+  }
+  if (error instanceof StorageUnavailableError) return { code: 'storage-unavailable', message };
   if (error instanceof ModelFormatError) return { code: 'bad-model', message };
   if (error instanceof RangeError) return { code: 'bad-request', message };
   if (/requires f16|shader-f16/i.test(message)) return { code: 'no-shader-f16', message };

@@ -12,6 +12,7 @@ const STAGE_MS: Record<FakeGraph, number> = {
   textEncoder2: 20,
   unet: 60,
   vaeDecoder: 40,
+  vaeEncoder: 30,
 };
 
 function harness() {

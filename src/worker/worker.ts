@@ -1,38 +1,73 @@
 /**
  * The module worker that owns onnxruntime-web and the pipeline. The page talks to it only
- * through the messages in src/protocol.
+ * through the messages in src/protocol: engine requests (load, generate) go to the engine,
+ * stored-weight requests (plan, download, list, delete) to the storage service.
  */
 import { loadSdxlModel } from '../pipeline/model-loader.ts';
 import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
+import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
+import { ChunkStore } from '../storage/chunk-store.ts';
+import { reshardingSessionFactory } from '../storage/reshard.ts';
+import { browserStorageEnv } from '../storage/storage-env.ts';
+import { findStoredModel, storedSource } from '../storage/stored-source.ts';
 import { probeCapabilities } from './capabilities.ts';
 import { Engine } from './engine.ts';
 import { fetchSource, modelBaseUrl } from './fetch-source.ts';
 import { browserSessionFactory, resolveBackend } from './ort-runtime.ts';
+import { StorageService } from './storage-service.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
+const post = (event: WorkerEvent, transfer: Transferable[] = []) =>
+  self.postMessage(event, transfer);
 const capabilities = probeCapabilities();
 
+/** The weight store; null where IndexedDB is unavailable (models then stream each visit). */
+function openWeightStore(): ChunkStore | null {
+  try {
+    return new ChunkStore();
+  } catch {
+    return null;
+  }
+}
+const weights = openWeightStore();
+
 const engine = new Engine({
-  post: (event: WorkerEvent, transfer: Transferable[] = []) => self.postMessage(event, transfer),
+  post,
   now: () => performance.now(),
   log: (message, detail) => console.warn(`[worker] ${message}`, detail),
   loadModel: async (baseUrl, choice, onProgress) => {
     const caps = await capabilities;
     const backend = resolveBackend(choice, caps);
-    const source = fetchSource(modelBaseUrl(baseUrl, self.location.href));
-    const model = await loadSdxlModel(source, browserSessionFactory(backend, caps), onProgress);
+    const base = modelBaseUrl(baseUrl, self.location.href);
+    // A model downloaded into this browser loads from IndexedDB (offline too); others stream.
+    const stored = weights ? await findStoredModel(weights, base.href).catch(() => null) : null;
+    const source = weights && stored ? storedSource(weights, stored) : fetchSource(base);
+    // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
+    const createSession = reshardingSessionFactory(browserSessionFactory(backend, caps));
+    const model = await loadSdxlModel(source, createSession, onProgress);
     return { model, backend };
   },
 });
 
-self.addEventListener('message', (event: MessageEvent<unknown>) => engine.receive(event.data));
+const storage = new StorageService({
+  post,
+  store: weights,
+  fetch: (url, init) => fetch(url, { ...init, credentials: 'omit' }),
+  env: browserStorageEnv(),
+  baseHref: self.location.href,
+});
+
+self.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const request = parseWorkerRequest(event.data);
+  if (!request) {
+    console.warn('[worker] ignored a malformed message', event.data);
+    return;
+  }
+  if (isStorageRequest(request)) void storage.handle(request);
+  else engine.handle(request);
+});
 
 void capabilities.then((caps) => {
-  const ready: WorkerEvent = {
-    type: 'ready',
-    protocolVersion: PROTOCOL_VERSION,
-    capabilities: caps,
-  };
-  self.postMessage(ready);
+  post({ type: 'ready', protocolVersion: PROTOCOL_VERSION, capabilities: caps });
 });

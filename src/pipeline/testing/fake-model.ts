@@ -41,12 +41,14 @@ const f32 = (name: string, shape: ValueInfo['shape'] = null): ValueInfo => ({
   shape,
 });
 
-export type FakeGraph = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder';
+export type FakeGraph = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder';
 
 export interface FakeModelHooks {
   /** Called on every graph run, e.g. to count runs or to take a controlled time. */
   onRun?: (graph: FakeGraph) => void | Promise<void>;
   released?: () => void;
+  /** A model set without vae_encoder (text-to-image only). */
+  withoutVaeEncoder?: boolean;
 }
 
 export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
@@ -94,6 +96,22 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
       ],
       () => hooks.onRun?.('vaeDecoder'),
     ),
+    vaeEncoder: hooks.withoutVaeEncoder
+      ? undefined
+      : fakeSession(
+          [f32('sample')],
+          [
+            {
+              name: 'latent_sample',
+              shape: (feeds) => {
+                const [, , h = 0, w = 0] = feeds['sample']?.dims ?? [];
+                return [1, 4, h / 8, w / 8];
+              },
+            },
+          ],
+          () => hooks.onRun?.('vaeEncoder'),
+        ),
+    vaeEncoderMissing: hooks.withoutVaeEncoder ? 'vae_encoder/model.onnx: absent' : null,
     async release() {
       hooks.released?.();
     },

@@ -1,0 +1,96 @@
+/**
+ * Issue 3 end to end: a model is downloaded once with visible progress, survives a reload in
+ * the middle of the download without re-fetching what was stored, and later visits load it
+ * from IndexedDB with zero weight requests and generate the same image.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { MODEL_SERVER, generateImage } from './support/app.ts';
+
+interface Logged {
+  method: string;
+  path: string;
+  range: string | null;
+  status: number;
+  bytes: number;
+}
+
+async function serverLog(page: Page): Promise<Logged[]> {
+  const response = await page.request.get(`${MODEL_SERVER}/__stats`);
+  return ((await response.json()) as { requests: Logged[] }).requests;
+}
+
+const resetLog = (page: Page) => page.request.post(`${MODEL_SERVER}/__stats/reset`);
+const throttle = (page: Page, bps: number) =>
+  page.request.post(`${MODEL_SERVER}/__throttle?bps=${bps}`);
+
+/** Requests for model weights (graphs and external data), not tokenizer or config files. */
+const weightRequests = (log: Logged[]) =>
+  log.filter((r) => r.method === 'GET' && /\.onnx(_data|\.data)?$/.test(r.path));
+
+test.afterEach(async ({ page }) => {
+  await throttle(page, 0);
+});
+
+test('download once with progress, resume after a reload, then load from IndexedDB', async ({
+  page,
+}) => {
+  const modelUrl = `${MODEL_SERVER}/tiny-fp32/`;
+  const appUrl = `./?model=${encodeURIComponent(modelUrl)}&backend=webgpu`;
+  await resetLog(page);
+  await throttle(page, 400_000); // 400 kB/s per file: the 8 MB model takes several seconds
+
+  // First visit: the app says what it will download and how big it is, before it starts.
+  await page.goto(appUrl);
+  const plan = page.getByTestId('download-plan');
+  await expect(plan).toContainText(/This model is [\d.]+ MB in \d+ files/);
+  const planned = (await plan.innerText()).match(/This model is ([\d.]+) MB/);
+  const modelBytes = Number(planned?.[1]) * 1024 * 1024;
+  await page.getByTestId('download-confirm').click();
+
+  // Visible progress; reload once a good part is stored.
+  const progress = page.getByTestId('download-progress');
+  await expect(progress).toBeVisible();
+  await expect(page.getByTestId('download-total')).toContainText('/s');
+  await expect
+    .poll(async () => Number(await progress.getAttribute('data-loaded')), { timeout: 60_000 })
+    .toBeGreaterThan(2_500_000);
+  await page.reload();
+
+  // After the reload: the plan knows what is stored, and the download resumes from there.
+  await expect(plan).toContainText('already stored', { timeout: 60_000 });
+  const storedText = (await plan.innerText()).match(/([\d.]+) MB are already stored/);
+  expect(storedText).not.toBeNull();
+  await throttle(page, 0);
+  await resetLog(page);
+  await page.getByTestId('download-confirm').click();
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
+    timeout: 90_000,
+  });
+
+  const resumed = weightRequests(await serverLog(page));
+  const resumedBytes = resumed.reduce((sum, r) => sum + r.bytes, 0);
+  console.log(`after reload: ${resumed.length} weight requests, ${resumedBytes} bytes`, resumed);
+  // Files cut off by the reload continue with a Range request from their first missing chunk,
+  expect(resumed.some((r) => r.range !== null && !r.range.startsWith('bytes=0-'))).toBe(true);
+  // and nothing already stored comes over the network again: less than the whole model.
+  expect(resumedBytes).toBeLessThan(modelBytes - 2_000_000);
+  await expect(page.getByTestId('stored-models')).toContainText('Stored in this browser');
+  await expect(page.locator('[data-testid=stored-models] li[data-complete=true]')).toHaveCount(1);
+
+  const first = await generateImage(page, { prompt: 'a photo of a cat', seed: 11, steps: 1 });
+
+  // Second visit: loads from IndexedDB: zero weight requests, the same image.
+  await resetLog(page);
+  await page.goto(appUrl);
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
+    timeout: 90_000,
+  });
+  await expect(page.getByTestId('download-plan')).toHaveCount(0);
+  expect(weightRequests(await serverLog(page))).toEqual([]);
+  const second = await generateImage(page, { prompt: 'a photo of a cat', seed: 11, steps: 1 });
+  expect(Buffer.from(second.data).equals(Buffer.from(first.data))).toBe(true);
+
+  // Delete: the stored model is gone, and the next visit asks again.
+  await page.getByTestId('delete-model').click();
+  await expect(page.getByTestId('stored-models')).toHaveAttribute('data-count', '0');
+});

@@ -1,0 +1,65 @@
+/**
+ * The part of the page <-> worker protocol that manages stored model weights: planning and
+ * running a download into IndexedDB, pausing it, and listing or deleting stored models.
+ * Part of the WorkerRequest / WorkerEvent unions in messages.ts.
+ */
+
+export interface TransferFigures {
+  loadedBytes: number;
+  totalBytes: number;
+  bytesPerSecond: number;
+  /** null while the speed is unknown. */
+  secondsLeft: number | null;
+}
+
+export interface StoredModelInfo {
+  modelId: string;
+  displayName: string;
+  baseUrl: string;
+  /** Bytes stored so far. */
+  storedBytes: number;
+  totalBytes: number;
+  /** Every required file is stored and checked: loads offline. */
+  complete: boolean;
+}
+
+export type StorageRequest =
+  /** What downloading the model at baseUrl would store: files, sizes, what is already there. */
+  | { type: 'plan-download'; id: number; baseUrl: string }
+  /** Download (or resume) into IndexedDB. One download at a time. */
+  | { type: 'download-model'; id: number; baseUrl: string }
+  | { type: 'download-control'; id: number; action: 'pause' | 'resume' | 'cancel' }
+  | { type: 'list-models'; id: number }
+  | { type: 'delete-model'; id: number; modelId: string };
+
+export type StorageEvent =
+  | {
+      type: 'download-plan';
+      id: number;
+      baseUrl: string;
+      modelId: string;
+      files: Array<{ path: string; bytes: number }>;
+      totalBytes: number;
+      /** Already stored from an earlier, interrupted download. */
+      storedBytes: number;
+      /** Free space the browser offers, when it says. */
+      freeBytes: number | null;
+    }
+  | {
+      type: 'download-progress';
+      id: number;
+      modelId: string;
+      paused: boolean;
+      total: TransferFigures;
+      files: Record<string, TransferFigures>;
+    }
+  | { type: 'download-complete'; id: number; modelId: string; baseUrl: string; persisted: boolean }
+  /** Cancelled by the user: what was stored stays stored. Not an error. */
+  | { type: 'download-cancelled'; id: number; modelId: string }
+  | {
+      type: 'stored-models';
+      id: number;
+      models: StoredModelInfo[];
+      usedBytes: number;
+      freeBytes: number | null;
+    };

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseWorkerRequest } from './validate';
+
+const params = { prompt: 'a cat', seed: 1, steps: 2, width: 8, height: 8 };
+const image = (overrides: Record<string, unknown> = {}) => ({
+  width: 8,
+  height: 8,
+  pixels: new ArrayBuffer(8 * 8 * 4),
+  version: 3,
+  ...overrides,
+});
+
+describe('generate requests with an input image', () => {
+  it('accepts an image whose pixels are width × height × 4 bytes, with a strength', () => {
+    const req = parseWorkerRequest({
+      type: 'generate',
+      id: 1,
+      params: { ...params, strength: 0.5 },
+      live: true,
+      image: image(),
+    });
+    expect(req).toMatchObject({
+      type: 'generate',
+      params: { strength: 0.5 },
+      image: { width: 8, height: 8, version: 3 },
+    });
+  });
+
+  it('keeps text-to-image requests as they were', () => {
+    expect(parseWorkerRequest({ type: 'generate', id: 1, params, live: false })).toEqual({
+      type: 'generate',
+      id: 1,
+      params,
+      live: false,
+    });
+  });
+
+  it('rejects a wrong byte count, bad sizes or versions, and strength without image', () => {
+    const withImage = (img: unknown, strength: unknown = 0.5) =>
+      parseWorkerRequest({ type: 'generate', id: 1, params: { ...params, strength }, image: img });
+    expect(withImage(image({ pixels: new ArrayBuffer(8 * 8 * 4 - 1) }))).toBeNull();
+    expect(withImage(image({ pixels: new Uint8Array(8 * 8 * 4) }))).toBeNull(); // not a buffer
+    expect(withImage(image({ width: 0, pixels: new ArrayBuffer(0) }))).toBeNull();
+    expect(withImage(image({ width: 8.5 }))).toBeNull();
+    expect(withImage(image({ version: 'v1' }))).toBeNull();
+    expect(withImage(null)).toBeNull();
+    expect(withImage(image(), 'strong')).toBeNull();
+    expect(parseWorkerRequest({ type: 'generate', id: 1, params, image: image() })).toBeNull(); // image without strength
+    expect(
+      parseWorkerRequest({ type: 'generate', id: 1, params: { ...params, strength: 0.5 } }),
+    ).toBeNull(); // strength without image
+  });
+});
