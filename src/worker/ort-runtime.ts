@@ -3,6 +3,9 @@ import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
 import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
+import { operatorTypes } from '../pipeline/onnx/inspect.ts';
+import { operatorsMissingOnWebGpu } from '../pipeline/onnx/webgpu-operators.ts';
+import { ModelFormatError } from '../pipeline/tensors.ts';
 import { CapabilityError } from './capability-error.ts';
 
 // Without cross-origin isolation there are no wasm threads; asking for them only logs warnings.
@@ -22,6 +25,13 @@ export function browserSessionFactory(
     if (backend === 'webgpu') {
       if (!capabilities.webgpu) {
         throw new CapabilityError('no-webgpu', 'This browser has no usable WebGPU adapter.');
+      }
+      const missing = operatorsMissingOnWebGpu(operatorTypes(model));
+      if (missing.length > 0) {
+        throw new ModelFormatError(
+          `The ${graph} graph uses operators the WebGPU backend does not have: ${missing.join(', ')}. ` +
+            'This looks like an export optimized for CUDA/DirectML; use a standard ONNX export, or the WebAssembly backend.',
+        );
       }
       if (!capabilities.shaderF16 && modelUsesFloat16(model)) {
         throw new CapabilityError(
