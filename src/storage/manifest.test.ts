@@ -241,6 +241,22 @@ describe('manifestFromBaseUrl', () => {
     }
   });
 
+  it('does not download a big graph (weights inline) just to look for external data', async () => {
+    const big = 1_400_000_000; // like an fp16 text_encoder_2 with inline weights
+    const seen: string[] = [];
+    const fakeFetch = async (url: string, init?: RequestInit) => {
+      seen.push(`${init?.method ?? 'GET'} ${url}`);
+      if (url.endsWith('text_encoder_2/model.onnx')) {
+        return new Response(null, { status: 200, headers: { 'Content-Length': String(big) } });
+      }
+      return fetch(url, init);
+    };
+    const manifest = await manifestFromBaseUrl(server.url('models/tiny'), fakeFetch);
+    expect(manifest.files.find((f) => f.path === 'text_encoder_2/model.onnx')?.bytes).toBe(big);
+    const graphRequests = seen.filter((r) => r.endsWith('text_encoder_2/model.onnx'));
+    expect(graphRequests).toEqual([`HEAD ${server.url('models/tiny/text_encoder_2/model.onnx')}`]);
+  });
+
   it('fails naming a missing required file, or a graph that is an HTML page', async () => {
     await expect(manifestFromBaseUrl(server.url('nothing/here'), fetch)).rejects.toThrow(
       /tokenizer\/vocab\.json: .* does not exist/,

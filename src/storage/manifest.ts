@@ -193,6 +193,9 @@ const LAYOUT_TOKENIZER_FILES: Array<{ path: string; optional: boolean }> = [
   { path: MODEL_FILES.tokenizer2SpecialTokens, optional: true },
 ];
 
+/** Graphs larger than this are taken to hold their weights inline (no external data). */
+const INLINE_GRAPH_BYTES = 64 * 1024 * 1024;
+
 /** A short stable id for a URL (FNV-1a, 32 bits): enough to tell custom models apart. */
 export function urlId(url: string): string {
   let hash = 0x811c9dc5;
@@ -243,6 +246,18 @@ export async function manifestFromBaseUrl(
 
   for (const { graph, path, optional } of LAYOUT_GRAPHS) {
     const url = urlOf(path);
+    // A graph with external data is small (its weights live elsewhere); a big one holds its
+    // weights inline (exporters only split past 2 GB). Reading a 1.4 GB text_encoder_2 just to
+    // find no external data would download it twice: size it with HEAD instead.
+    const size = await remoteFileSize(path, url, fetchFn, options.signal);
+    if (size === null) {
+      if (optional) continue;
+      throw new WeightFileError(`${path}: ${url} does not exist (HTTP 404)`);
+    }
+    if (size > INLINE_GRAPH_BYTES) {
+      files.push({ path, url, bytes: size, role: 'graph', graph });
+      continue;
+    }
     const model = await fetchGraph(path, url, fetchFn, options.signal, optional);
     if (!model) continue;
     files.push({ path, url, bytes: model.byteLength, role: 'graph', graph });
