@@ -16,7 +16,7 @@ export default defineConfig({
   forbidOnly: !!process.env['CI'],
   retries: 0,
   // Loading a model and running it on SwiftShader is slow (shader compiles take seconds).
-  timeout: 120_000,
+  timeout: 240_000,
   expect: { timeout: 30_000 },
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e-results.json' }]],
   use: {

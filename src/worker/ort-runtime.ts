@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as OrtApi from 'onnxruntime-web/webgpu';
 import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
@@ -8,10 +8,23 @@ import { operatorsMissingOnWebGpu } from '../pipeline/onnx/webgpu-operators.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
 import { CapabilityError } from './capability-error.ts';
 
-// Without cross-origin isolation there are no wasm threads; asking for them only logs warnings.
-ort.env.wasm.numThreads = globalThis.crossOriginIsolated
-  ? Math.min(4, navigator.hardwareConcurrency)
-  : 1;
+/** Whether this browser has JavaScript Promise Integration for WebAssembly. */
+export const HAS_JSPI = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
+
+/**
+ * onnxruntime-web's JSPI build where the browser has JSPI: it reads Blob external data range by
+ * range as the session needs it (weights stored in IndexedDB are not first copied into one
+ * big buffer). Elsewhere the asyncify build. Both carry the WebGPU and wasm EPs.
+ */
+const ortReady: Promise<typeof OrtApi> = (
+  HAS_JSPI ? import('onnxruntime-web/jspi') : import('onnxruntime-web/webgpu')
+).then((ort) => {
+  // Without cross-origin isolation there are no wasm threads; asking for them only logs warnings.
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated
+    ? Math.min(4, navigator.hardwareConcurrency)
+    : 1;
+  return ort;
+});
 
 /**
  * Session factory for one backend. WebGPU sessions get only the 'webgpu' EP: if WebGPU cannot
@@ -40,6 +53,7 @@ export function browserSessionFactory(
         );
       }
     }
+    const ort = await ortReady;
     const session = await ort.InferenceSession.create(model, {
       executionProviders: [backend],
       externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
