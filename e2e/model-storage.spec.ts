@@ -81,12 +81,19 @@ test('download once with progress, resume after a reload, then load from Indexed
 
   // Second visit: loads from IndexedDB: zero weight requests, the same image.
   await resetLog(page);
+  const runtimeFiles: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('ort-wasm')) runtimeFiles.push(r.url());
+  });
   await page.goto(appUrl);
   await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
     timeout: 90_000,
   });
   await expect(page.getByTestId('download-plan')).toHaveCount(0);
   expect(weightRequests(await serverLog(page))).toEqual([]);
+  // Chromium has JSPI: the JSPI build of onnxruntime-web reads the stored Blobs on demand.
+  expect(runtimeFiles.some((u) => u.includes('.jspi'))).toBe(true);
+  expect(runtimeFiles.some((u) => u.includes('.asyncify'))).toBe(false);
   const second = await generateImage(page, { prompt: 'a photo of a cat', seed: 11, steps: 1 });
   expect(Buffer.from(second.data).equals(Buffer.from(first.data))).toBe(true);
 
