@@ -17,6 +17,8 @@ test("live mode: typing one character at a time ends on the final prompt's image
   await expect
     .poll(
       async () => {
+        // The stats line appears with the first frame (slow on a loaded machine): wait for it.
+        if ((await stats.count()) === 0) return 'no frame yet';
         const n = async (key: string) => Number(await stats.getAttribute(`data-${key}`));
         const requested = await n('requested');
         const ended = (await n('finished')) + (await n('superseded'));
