@@ -12,5 +12,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.{ts,tsx}', 'scripts/**/*.test.ts', 'e2e/support/**/*.test.ts'],
     environment: 'node',
+    // Tests that run real ONNX graphs take seconds on a loaded 2-core machine.
+    testTimeout: 30_000,
   },
 });

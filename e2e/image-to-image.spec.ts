@@ -7,13 +7,12 @@ import {
   readCanvas,
 } from './support/app.ts';
 import {
-  nodeRunnerImageToImage,
   pickInputImage,
   readInputPreview,
   setStrength,
   writePatternPng,
 } from './support/image-input.ts';
-import { pixelDiff } from './support/reference.ts';
+import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 import { pngToRgba } from '../src/cli/png-image.ts';
 import { fitImage } from '../src/pipeline/image-input.ts';
 import { readFileSync } from 'node:fs';
@@ -61,7 +60,7 @@ test.describe('image-to-image on WebGPU', () => {
     await expect(page.getByTestId('timings')).toContainText('UNet step 1');
     await expect(page.getByTestId('timings')).not.toContainText('UNet step 2'); // 1 pass
 
-    const referenceA = nodeRunnerImageToImage({
+    const referenceA = nodeRunnerImage({
       model: 'tiny-fp32',
       prompt,
       seed: 42,
@@ -83,7 +82,7 @@ test.describe('image-to-image on WebGPU', () => {
     const vsOtherImage = pixelDiff(fromA, fromB);
     console.log('input image A vs B:', vsOtherImage);
     expect(vsOtherImage.meanAbs).toBeGreaterThan(3);
-    const referenceB = nodeRunnerImageToImage({
+    const referenceB = nodeRunnerImage({
       model: 'tiny-fp32',
       prompt,
       seed: 42,

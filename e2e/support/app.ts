@@ -56,9 +56,9 @@ export async function generateImage(
   return { ...(await readCanvas(page)), backend: await canvas.getAttribute('data-backend') };
 }
 
-/** The output canvas's pixels, exactly as painted (putImageData of opaque RGBA). */
-export async function readCanvas(page: Page): Promise<RgbaImage> {
-  const image = await page.getByTestId('output').evaluate((el) => {
+/** A canvas's pixels (by default the output), exactly as painted (putImageData of opaque RGBA). */
+export async function readCanvas(page: Page, testId = 'output'): Promise<RgbaImage> {
+  const image = await page.getByTestId(testId).evaluate((el) => {
     const c = el as HTMLCanvasElement;
     const ctx = c.getContext('2d');
     if (!ctx) throw new Error('no 2d context');

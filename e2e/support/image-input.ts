@@ -2,13 +2,13 @@
  * Image-to-image helpers for the browser tests: test PNGs, the input panel, and the Node
  * runner's reference with `--image`.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, type Page } from '@playwright/test';
-import { decode, encode } from 'fast-png';
-import { REPO_ROOT, TEST_MODELS_DIR, type RgbaImage } from './reference.ts';
+import { encode } from 'fast-png';
+import { readCanvas } from './app.ts';
+import { type RgbaImage } from './reference.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'img2img-e2e-'));
 
@@ -47,18 +47,8 @@ export async function pickInputImage(page: Page, file: string): Promise<void> {
 }
 
 /** The input preview's pixels: the fitted image the page sends to the worker. */
-export async function readInputPreview(page: Page): Promise<RgbaImage> {
-  const image = await page.getByTestId('input-preview').evaluate((el) => {
-    const c = el as HTMLCanvasElement;
-    const ctx = c.getContext('2d');
-    if (!ctx) throw new Error('no 2d context');
-    return {
-      width: c.width,
-      height: c.height,
-      data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data),
-    };
-  });
-  return { ...image, data: Uint8Array.from(image.data) };
+export function readInputPreview(page: Page): Promise<RgbaImage> {
+  return readCanvas(page, 'input-preview');
 }
 
 /** Moves the strength slider (a range input: set its value the way a user's drag does). */
@@ -69,33 +59,4 @@ export async function setStrength(page: Page, strength: number): Promise<void> {
     setter?.call(input, String(value));
     input.dispatchEvent(new Event('input', { bubbles: true }));
   }, strength);
-}
-
-export interface ImageToImageReference {
-  model: string;
-  prompt: string;
-  seed: number;
-  steps: number;
-  strength: number;
-  image: string;
-  width?: number;
-  height?: number;
-}
-
-/** The Node runner's `generate --image FILE --strength S`, decoded. */
-export function nodeRunnerImageToImage(p: ImageToImageReference): RgbaImage {
-  const out = path.join(mkdtempSync(path.join(scratch, 'ref-')), 'ref.png');
-  const args = [
-    'tsx',
-    'src/cli/main.ts',
-    'generate',
-    '--model',
-    path.join(TEST_MODELS_DIR, p.model),
-  ];
-  args.push('--prompt', p.prompt, '--seed', String(p.seed), '--steps', String(p.steps));
-  args.push('--width', String(p.width ?? 512), '--height', String(p.height ?? 512));
-  args.push('--image', p.image, '--strength', String(p.strength), '--out', out);
-  execFileSync('npx', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const png = decode(readFileSync(out));
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
 }

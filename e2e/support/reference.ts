@@ -25,9 +25,12 @@ export interface ReferenceParams {
   steps: number;
   width?: number;
   height?: number;
+  /** Image-to-image: the input PNG and the strength. */
+  image?: string;
+  strength?: number;
 }
 
-/** Runs the Node runner's `generate` command and decodes the PNG it writes. */
+/** Runs the Node runner's `generate` command (with --image/--strength for image-to-image) and decodes the PNG it writes. */
 export function nodeRunnerImage(p: ReferenceParams): RgbaImage {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'ref-')), 'ref.png');
   const args = [
@@ -39,6 +42,7 @@ export function nodeRunnerImage(p: ReferenceParams): RgbaImage {
   ];
   args.push('--prompt', p.prompt, '--seed', String(p.seed), '--steps', String(p.steps));
   args.push('--width', String(p.width ?? 512), '--height', String(p.height ?? 512), '--out', out);
+  if (p.image !== undefined) args.push('--image', p.image, '--strength', String(p.strength));
   execFileSync('npx', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const png = decode(readFileSync(out));
   if (png.channels !== 4 || png.depth !== 8) {

@@ -23,6 +23,19 @@ export interface StoredModelInfo {
   complete: boolean;
 }
 
+/** What downloading a model would store, shown to the user before anything is downloaded. */
+export interface DownloadPlan {
+  id: number;
+  baseUrl: string;
+  modelId: string;
+  files: Array<{ path: string; bytes: number }>;
+  totalBytes: number;
+  /** Already stored from an earlier, interrupted download. */
+  storedBytes: number;
+  /** Free space the browser offers, when it says. */
+  freeBytes: number | null;
+}
+
 export type StorageRequest =
   /** What downloading the model at baseUrl would store: files, sizes, what is already there. */
   | { type: 'plan-download'; id: number; baseUrl: string }
@@ -33,18 +46,7 @@ export type StorageRequest =
   | { type: 'delete-model'; id: number; modelId: string };
 
 export type StorageEvent =
-  | {
-      type: 'download-plan';
-      id: number;
-      baseUrl: string;
-      modelId: string;
-      files: Array<{ path: string; bytes: number }>;
-      totalBytes: number;
-      /** Already stored from an earlier, interrupted download. */
-      storedBytes: number;
-      /** Free space the browser offers, when it says. */
-      freeBytes: number | null;
-    }
+  | ({ type: 'download-plan' } & DownloadPlan)
   | {
       type: 'download-progress';
       id: number;

@@ -12,7 +12,7 @@ import {
   type ErrorCode,
   type GenerateParams,
   type ModelDtype,
-  type StageTimings,
+  type DownloadPlan,
   type StoredModelInfo,
   type TransferFigures,
   type WorkerEvent,
@@ -77,6 +77,8 @@ export interface LoadInProgress {
   files: FileProgress[];
 }
 
+export type { DownloadPlan };
+
 export interface LoadedModel {
   id: number;
   baseUrl: string;
@@ -89,28 +91,10 @@ export interface LoadedModel {
 }
 
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
-export interface Frame {
-  id: number;
-  width: number;
-  height: number;
-  pixels: ArrayBuffer;
-  backend: Backend;
-  params: GenerateParams;
-  timings: StageTimings;
+export type Frame = Omit<Extract<WorkerEvent, { type: 'frame' }>, 'type'> & {
   /** From the edit (or click) that asked for this image to its arrival, in ms. */
   latencyMs: number | null;
-}
-
-/** What downloading a model would store, shown before anything is downloaded. */
-export interface DownloadPlan {
-  id: number;
-  baseUrl: string;
-  modelId: string;
-  files: Array<{ path: string; bytes: number }>;
-  totalBytes: number;
-  storedBytes: number;
-  freeBytes: number | null;
-}
+};
 
 /** A download into this browser's storage, as the worker last reported it. */
 export interface DownloadState {
@@ -378,15 +362,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
         }
         case 'download-plan': {
           if (s.planning?.id !== ev.id) return;
-          const plan: DownloadPlan = {
-            id: ev.id,
-            baseUrl: ev.baseUrl,
-            modelId: ev.modelId,
-            files: ev.files,
-            totalBytes: ev.totalBytes,
-            storedBytes: ev.storedBytes,
-            freeBytes: ev.freeBytes,
-          };
+          const { type: _event, ...plan } = ev;
           set({ planning: null });
           // Stored already: load from this browser's storage, nothing to ask.
           // (The plan's id is done with, so the load reuses it.)
