@@ -2,6 +2,7 @@ import { ErrorAlert } from './ErrorAlert';
 import { GenerateControls } from './GenerateControls';
 import { InputImagePanel } from './InputImagePanel';
 import { ModelSettings } from './ModelSettings';
+import { OfflineAndUpdates } from './OfflineAndUpdates';
 import { OutputPanel } from './OutputPanel';
 import { CapabilitiesLine, StatusLine } from './StatusLine';
 
@@ -28,6 +29,7 @@ export function App() {
       </main>
       <footer className="app-footer">
         Runs entirely on your device with onnxruntime-web. Nothing you type leaves this browser.
+        <OfflineAndUpdates />
       </footer>
     </div>
   );

@@ -12,7 +12,7 @@ import type { StorageEvent, StorageRequest } from './storage-messages.ts';
 export type * from './storage-messages.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export type Backend = 'webgpu' | 'wasm';
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'no-webgpu' // the browser has no usable WebGPU adapter
   | 'no-shader-f16' // fp16 model on an adapter without shader-f16
   | 'download-failed' // a model file could not be fetched
+  | 'offline' // a model file could not be fetched because the browser is offline
   | 'bad-model' // a model file is not what the pipeline expects
   | 'bad-request' // the page sent something the worker cannot do
   | 'no-model' // generate before a model is loaded

@@ -6,10 +6,19 @@ import { DownloadError } from './fetch-source.ts';
 import { StorageUnavailableError } from './storage-service.ts';
 import { CapabilityError } from './capability-error.ts';
 
+/** The browser says it has no network (navigator.onLine is false in workers too). */
+function isOffline(): boolean {
+  return (globalThis.navigator as { onLine?: boolean } | undefined)?.onLine === false;
+}
+
 /** Maps anything thrown in the worker to the fixed set of codes the UI can explain. */
 export function toWorkerError(error: unknown): WorkerError {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof CapabilityError) return { code: error.code, message };
+  // Offline, every fetch fails before an answer: say so instead of blaming the URL or CORS.
+  if ((error instanceof DownloadError || error instanceof WeightDownloadError) && isOffline()) {
+    return { code: 'offline', message };
+  }
   if (error instanceof DownloadError) return { code: 'download-failed', message };
   if (error instanceof StorageQuotaError) return { code: 'quota', message };
   if (error instanceof WeightDownloadError) return { code: 'download-failed', message };
