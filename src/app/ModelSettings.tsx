@@ -3,6 +3,7 @@ import { useAppStore } from '../state/react';
 import { canLoad } from '../state/store';
 import { BACKEND_CHOICES } from '../state/settings';
 import { formatBytes, modelLoadedText } from './format';
+import { HostedModels } from './HostedModels';
 import { ModelStorage } from './ModelStorage';
 
 /** Model URL, backend choice, the Load button, load progress and what got loaded. */
@@ -68,6 +69,7 @@ export function ModelSettings() {
           {loading ? 'Loading…' : 'Load model'}
         </button>
       </form>
+      <HostedModels />
       <ModelStorage />
       <LoadProgress />
       <ModelInfo />

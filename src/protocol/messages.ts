@@ -7,7 +7,7 @@ import type {
   StageTimings,
 } from '../pipeline/text-to-image.ts';
 
-import type { StorageEvent, StorageRequest } from './storage-messages.ts';
+import type { HostedModelInfo, StorageEvent, StorageRequest } from './storage-messages.ts';
 
 export type * from './storage-messages.ts';
 
@@ -86,7 +86,13 @@ export type WorkerRequest =
 
 /** Messages from the worker to the page. */
 export type WorkerEvent =
-  | { type: 'ready'; protocolVersion: number; capabilities: Capabilities }
+  | {
+      type: 'ready';
+      protocolVersion: number;
+      capabilities: Capabilities;
+      /** SDXL Turbo builds on public hosts the app knows how to download. */
+      hostedModels?: HostedModelInfo[];
+    }
   | { type: 'load-progress'; id: number; file: string; loadedBytes: number; totalBytes: number }
   | {
       type: 'model-loaded';

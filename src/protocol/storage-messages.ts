@@ -36,6 +36,15 @@ export interface DownloadPlan {
   freeBytes: number | null;
 }
 
+/** A hosted build the user can pick instead of typing a URL. */
+export interface HostedModelInfo {
+  modelId: string;
+  displayName: string;
+  baseUrl: string;
+  /** From the model card; the exact size is read from the host before downloading. */
+  approxBytes: number;
+}
+
 export type StorageRequest =
   /** What downloading the model at baseUrl would store: files, sizes, what is already there. */
   | { type: 'plan-download'; id: number; baseUrl: string }

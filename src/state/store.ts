@@ -13,6 +13,7 @@ import {
   type GenerateParams,
   type ModelDtype,
   type DownloadPlan,
+  type HostedModelInfo,
   type StoredModelInfo,
   type TransferFigures,
   type WorkerEvent,
@@ -140,6 +141,7 @@ export interface AppData {
   downloadPlan: DownloadPlan | null;
   download: DownloadState | null;
   storedModels: StoredModelInfo[];
+  hostedModels: HostedModelInfo[];
   storageUsedBytes: number;
   storageFreeBytes: number | null;
   model: LoadedModel | null;
@@ -272,7 +274,11 @@ export function createAppStore(deps: StoreDeps): AppStore {
             );
             return;
           }
-          set({ workerReady: true, capabilities: ev.capabilities });
+          set({
+            workerReady: true,
+            capabilities: ev.capabilities,
+            hostedModels: ev.hostedModels ?? [],
+          });
           // Housekeeping requests use id 0: their answers are not matched to a request.
           deps.port.post({ type: 'list-models', id: 0 });
           if (autoLoad) {
@@ -492,6 +498,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       downloadPlan: null,
       download: null,
       storedModels: [],
+      hostedModels: [],
       storageUsedBytes: 0,
       storageFreeBytes: null,
       model: null,

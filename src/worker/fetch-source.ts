@@ -25,8 +25,12 @@ export function modelBaseUrl(baseUrl: string, relativeTo: string): URL {
  * Model files fetched over HTTP with a plain fetch. Cookies are never sent to a model host
  * (credentials: 'omit'), so a custom URL cannot ride on the user's logins.
  */
-export function fetchSource(base: URL): ModelSource {
-  const locate = (path: string) => new URL(path, base).href;
+export function fetchSource(
+  base: URL,
+  /** Where each file lives when it is not base + path (hosted builds with their own names). */
+  urlOf: (path: string) => string | undefined = () => undefined,
+): ModelSource {
+  const locate = (path: string) => urlOf(path) ?? new URL(path, base).href;
   const get = async (path: string): Promise<Response> => {
     const url = locate(path);
     let response: Response;

@@ -20,6 +20,7 @@ import {
   type Manifest,
 } from '../storage/manifest.ts';
 import { freeBytes, type StorageEnv } from '../storage/storage-env.ts';
+import { HOSTED_MODELS } from '../storage/hosted-models.ts';
 import { findStoredModel, storedModelStatus } from '../storage/stored-source.ts';
 import { toWorkerError } from './errors.ts';
 import { modelBaseUrl } from './fetch-source.ts';
@@ -95,6 +96,8 @@ export class StorageService {
     const store = this.requireStore();
     const stored = await findStoredModel(store, base);
     if (stored) return stored;
+    const hosted = HOSTED_MODELS.find((m) => m.baseUrl === base);
+    if (hosted) return hosted;
     const cached = this.planned.get(base);
     if (cached) return cached;
     // An interrupted download kept its manifest: resume without reading the graphs again.

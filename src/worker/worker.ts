@@ -7,6 +7,8 @@ import { loadSdxlModel } from '../pipeline/model-loader.ts';
 import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { ChunkStore } from '../storage/chunk-store.ts';
+import { HOSTED_MODELS } from '../storage/hosted-models.ts';
+import { manifestBytes } from '../storage/manifest.ts';
 import { reshardingSessionFactory } from '../storage/reshard.ts';
 import { browserStorageEnv } from '../storage/storage-env.ts';
 import { findStoredModel, storedSource } from '../storage/stored-source.ts';
@@ -42,7 +44,9 @@ const engine = new Engine({
     const base = modelBaseUrl(baseUrl, self.location.href);
     // A model downloaded into this browser loads from IndexedDB (offline too); others stream.
     const stored = weights ? await findStoredModel(weights, base.href).catch(() => null) : null;
-    const source = weights && stored ? storedSource(weights, stored) : fetchSource(base);
+    const hosted = HOSTED_MODELS.find((m) => m.baseUrl === base.href);
+    const hostedUrl = (path: string) => hosted?.files.find((f) => f.path === path)?.url;
+    const source = weights && stored ? storedSource(weights, stored) : fetchSource(base, hostedUrl);
     // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
     const createSession = reshardingSessionFactory(browserSessionFactory(backend, caps));
     const model = await loadSdxlModel(source, createSession, onProgress);
@@ -69,5 +73,15 @@ self.addEventListener('message', (event: MessageEvent<unknown>) => {
 });
 
 void capabilities.then((caps) => {
-  post({ type: 'ready', protocolVersion: PROTOCOL_VERSION, capabilities: caps });
+  post({
+    type: 'ready',
+    protocolVersion: PROTOCOL_VERSION,
+    capabilities: caps,
+    hostedModels: HOSTED_MODELS.map((m) => ({
+      modelId: m.id,
+      displayName: m.displayName,
+      baseUrl: m.baseUrl,
+      approxBytes: manifestBytes(m),
+    })),
+  });
 });

@@ -1,0 +1,54 @@
+import { useAppStore } from '../state/react';
+import { canLoad } from '../state/store';
+import { formatBytes } from './format';
+
+/** 2 GiB: below this a GPU's largest buffer is unlikely to hold the fp16 UNet's big layers. */
+const LARGE_BUFFER = 2 * 1024 ** 3;
+
+/**
+ * The SDXL Turbo builds the app knows on public hosts, with their size and a recommendation
+ * from this browser's GPU: the fp16 export where the adapter has shader-f16 and large buffers,
+ * the smaller q4f16 build elsewhere. Picking one plans its download like a typed URL.
+ */
+export function HostedModels() {
+  const hosted = useAppStore((s) => s.hostedModels);
+  const caps = useAppStore((s) => s.capabilities);
+  const ready = useAppStore((s) => canLoad({ ...s, modelUrl: 'x' }));
+  const setModelUrl = useAppStore((s) => s.setModelUrl);
+  const loadModel = useAppStore((s) => s.loadModel);
+  if (hosted.length === 0) return null;
+  const bigGpu = !!caps?.shaderF16 && (caps.maxBufferSize ?? 0) >= LARGE_BUFFER;
+  const recommended = hosted.find((m) => (bigGpu ? /fp16/ : /q4f16/).test(m.modelId));
+  return (
+    <div className="hosted-models" data-testid="hosted-models">
+      <h3 className="panel-subtitle">Or pick a hosted build</h3>
+      {caps && !caps.shaderF16 && (
+        <p className="hint warning">
+          These builds compute in fp16, which needs shader-f16; this GPU/browser lacks it, so they
+          would only run on the (very slow) WebAssembly fallback.
+        </p>
+      )}
+      <ul className="file-list">
+        {hosted.map((m) => (
+          <li key={m.modelId} className="file-line" data-model-id={m.modelId}>
+            <span className="file-name" title={m.baseUrl}>
+              {m.displayName}
+              {m === recommended && <span className="badge">recommended</span>}
+            </span>
+            <span className="file-bytes">~{formatBytes(m.approxBytes)}</span>
+            <button
+              type="button"
+              disabled={!ready}
+              onClick={() => {
+                setModelUrl(m.baseUrl);
+                loadModel(); // plans the download first: nothing is fetched without a go-ahead
+              }}
+            >
+              Choose
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
