@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { testBytes } from '../src/storage/testing/weight-server.ts';
 
 const MiB = 1024 * 1024;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -58,19 +59,7 @@ function options() {
  * Block k of the synthetic file: 1 MiB of fixed pseudo-random bytes whose first 4 bytes hold k
  * (little-endian), so the reload can check it got every block back in order.
  */
-const PATTERN = (() => {
-  const bytes = Buffer.alloc(MiB);
-  let x = 2463534242;
-  for (let i = 0; i < MiB; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-})();
+const PATTERN = Buffer.from(testBytes(MiB, 2463534242));
 
 function block(index: number): Buffer {
   const copy = Buffer.from(PATTERN);
