@@ -2,10 +2,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { rememberModel } from './app/remember-model';
-import { connectWorker, createEngineWorker } from './app/worker-client';
+import { createEngineWorker, superviseEngine } from './app/worker-client';
 import { AppStoreContext } from './state/react';
 import { readInitialSettings } from './state/settings';
-import { createAppStore, type AppStore } from './state/store';
+import { createAppStore, type AppStore, type WorkerPort } from './state/store';
 import './app/styles.css';
 
 function localStorageOrNull(): Storage | null {
@@ -17,15 +17,14 @@ function localStorageOrNull(): Storage | null {
 }
 
 const initial = readInitialSettings(location.search, localStorageOrNull());
-let worker: Worker | null = null;
 let startFailure: unknown = null;
+let port: WorkerPort = { post() {} };
 try {
-  worker = createEngineWorker();
+  // The port reads `store` lazily: the worker's first event arrives after this module has run.
+  port = superviseEngine(createEngineWorker, () => store.getState());
 } catch (err) {
   startFailure = err; // e.g. no module-worker support
 }
-// The port reads `store` lazily: the worker's first event arrives after this module has run.
-const port = worker ? connectWorker(worker, () => store.getState()) : { post() {} };
 const store: AppStore = createAppStore({ port, initial, onModelRequested: rememberModel });
 if (startFailure !== null) store.getState().workerFailed(String(startFailure));
 

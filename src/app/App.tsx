@@ -4,6 +4,7 @@ import { InputImagePanel } from './InputImagePanel';
 import { ModelSettings } from './ModelSettings';
 import { OfflineAndUpdates } from './OfflineAndUpdates';
 import { OutputPanel } from './OutputPanel';
+import { RestartNotice } from './RestartNotice';
 import { CapabilitiesLine, StatusLine } from './StatusLine';
 
 export function App() {
@@ -19,6 +20,7 @@ export function App() {
         <div className="controls">
           <StatusLine />
           <ErrorAlert />
+          <RestartNotice />
           <GenerateControls />
           <InputImagePanel />
         </div>

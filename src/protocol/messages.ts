@@ -12,7 +12,7 @@ import type { HostedModelInfo, StorageEvent, StorageRequest } from './storage-me
 export type * from './storage-messages.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type Backend = 'webgpu' | 'wasm';
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
@@ -82,6 +82,11 @@ export type WorkerRequest =
     }
   /** Stop the running generation at its next stage boundary and drop the waiting one. */
   | { type: 'cancel'; id: number }
+  /**
+   * Heartbeat: the worker answers 'pong' at once. The page restarts a worker that stops
+   * answering (crashed, closed, or stuck in a loop).
+   */
+  | { type: 'ping'; id: number }
   | StorageRequest;
 
 /** Messages from the worker to the page. */
@@ -120,4 +125,5 @@ export type WorkerEvent =
       timings: StageTimings;
     }
   | { type: 'error'; id: number | null; error: WorkerError }
+  | { type: 'pong'; id: number }
   | StorageEvent;

@@ -46,6 +46,8 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
     }
     case 'cancel':
       return { type: 'cancel', id };
+    case 'ping':
+      return { type: 'ping', id };
     case 'plan-download':
     case 'download-model': {
       const { baseUrl } = msg;

@@ -46,6 +46,12 @@ export interface WorkerPort {
   post(req: WorkerRequest): void;
 }
 
+/** Why the page replaced its engine worker with a fresh one. */
+export type RestartReason = 'crashed' | 'hung' | 'device-lost';
+
+/** What the worker is doing, as far as the page knows: it sets how long silence is allowed. */
+export type EngineActivity = 'idle' | 'busy' | 'busy-wasm';
+
 export type AppStatus = 'starting' | 'idle' | 'loading' | 'ready' | 'generating' | 'error';
 
 /** The worker's error codes plus the failures only the page can see. */
@@ -150,6 +156,8 @@ export interface AppData {
   frame: Frame | null;
   stats: GenerationStats;
   error: UiError | null;
+  /** The engine was restarted after a failure (shown until dismissed; not an error now). */
+  restartNotice: { reason: RestartReason; message: string; reloading: boolean } | null;
   /** Derived from the fields above after every change; mirrored in the UI's data-state. */
   status: AppStatus;
 }
@@ -192,8 +200,16 @@ export interface AppActions {
   /** Stops the running generation and drops the waiting one. */
   cancel(): void;
   handleWorkerEvent(ev: WorkerEvent): void;
-  /** The worker itself failed (script error, uncaught exception, unreadable message). */
-  workerFailed(message: string): void;
+  /** The worker itself failed (script error, unreadable message); `fatal`: it is unusable. */
+  workerFailed(message: string, fatal?: boolean): void;
+  /**
+   * The worker was replaced by a fresh one after it crashed, hung or lost its GPU device:
+   * everything in flight is gone; the model that was loaded (or loading) loads again.
+   */
+  engineRestarted(reason: RestartReason, message: string): void;
+  /** What the worker is busy with, for the page's watchdog (a wasm run blocks its thread). */
+  engineActivity(): EngineActivity;
+  dismissRestartNotice(): void;
 }
 
 export type AppState = AppData & AppActions;
@@ -252,6 +268,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
   /** When each generate request was asked for, until its frame (or end) arrives. */
   const requestedAt = new Map<number, number>();
   let inputImageVersion = 0;
+  /** The model to load again once a restarted worker is ready. */
+  let reloadAfterRestart: string | null = null;
 
   return createStore<AppState>()((setRaw, get) => {
     /** Every change goes through here so `status` never disagrees with the other fields. */
@@ -281,7 +299,11 @@ export function createAppStore(deps: StoreDeps): AppStore {
           });
           // Housekeeping requests use id 0: their answers are not matched to a request.
           deps.port.post({ type: 'list-models', id: 0 });
-          if (autoLoad) {
+          if (reloadAfterRestart !== null) {
+            const baseUrl = reloadAfterRestart;
+            reloadAfterRestart = null;
+            startLoad(baseUrl);
+          } else if (autoLoad) {
             autoLoad = false;
             if (get().modelUrl.trim() !== '') get().loadModel();
           }
@@ -303,6 +325,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
           const liveAfterLoad = s.live && s.prompt.trim() !== '';
           set({
             load: null,
+            restartNotice: s.restartNotice && { ...s.restartNotice, reloading: false },
             model: {
               id: ev.id,
               baseUrl: s.load.baseUrl,
@@ -427,6 +450,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
           });
           return;
         }
+        case 'pong':
+          return; // the worker client's heartbeat; nothing to show
         default: {
           const unknown: never = ev;
           console.warn('Unknown worker event', unknown);
@@ -506,6 +531,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       frame: null,
       stats: { requested: 0, started: 0, finished: 0, superseded: 0 },
       error: null,
+      restartNotice: null,
       status: 'starting',
 
       setPrompt: (prompt) => edit({ prompt }),
@@ -629,13 +655,42 @@ export function createAppStore(deps: StoreDeps): AppStore {
         onEvent(ev);
       },
 
-      workerFailed: (message) => {
+      workerFailed: (message, fatal = !get().workerReady) => {
         if (get().fatal) return;
         // Before 'ready' the worker never came up; after it, the request in flight is lost.
-        const fatal = !get().workerReady;
         set({ load: null, generatingId: null });
         fail('worker-failed', message, null, fatal);
       },
+
+      engineRestarted: (reason, message) => {
+        const s = get();
+        if (s.fatal) return;
+        reloadAfterRestart = s.load?.baseUrl ?? s.model?.baseUrl ?? null;
+        requestedAt.clear();
+        set({
+          workerReady: false,
+          load: null,
+          planning: null,
+          download: null,
+          model: null,
+          generatingId: null,
+          // The worker's own last words (e.g. the device-lost error) are explained by the notice.
+          error: null,
+          restartNotice: { reason, message, reloading: reloadAfterRestart !== null },
+        });
+      },
+
+      engineActivity: () => {
+        const s = get();
+        const busyOn = s.load?.backend ?? (s.generatingId !== null ? s.model?.backend : null);
+        if (busyOn === 'wasm' || (busyOn === 'auto' && s.capabilities?.webgpu === false)) {
+          return 'busy-wasm';
+        }
+        if (busyOn || s.planning || s.download) return 'busy';
+        return 'idle';
+      },
+
+      dismissRestartNotice: () => set({ restartNotice: null }),
     };
   });
 }

@@ -24,7 +24,7 @@ export interface EngineHost {
 }
 
 /** What the engine itself handles; stored-weight requests go to the storage service. */
-export type EngineRequest = Exclude<WorkerRequest, StorageRequest>;
+export type EngineRequest = Exclude<WorkerRequest, StorageRequest | { type: 'ping' }>;
 type GenerateRequest = Extract<WorkerRequest, { type: 'generate' }>;
 type QueuedRequest = Exclude<EngineRequest, { type: 'cancel' }>;
 
@@ -47,7 +47,7 @@ export class Engine {
   /** Validates a raw message from the page and handles it (tests; the worker routes first). */
   receive(data: unknown): void {
     const request = parseWorkerRequest(data);
-    if (!request || isStorageRequest(request)) {
+    if (!request || isStorageRequest(request) || request.type === 'ping') {
       this.host.log('ignored a malformed message', data);
       return;
     }

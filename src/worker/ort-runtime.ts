@@ -68,3 +68,9 @@ export function resolveBackend(choice: 'auto' | Backend, capabilities: Capabilit
   if (choice === 'auto') return capabilities.webgpu ? 'webgpu' : 'wasm';
   return choice;
 }
+
+/** The GPUDevice onnxruntime-web's WebGPU EP runs on (call once a WebGPU session exists). */
+export async function ortWebGpuDevice(): Promise<GPUDevice> {
+  const ort = await ortReady;
+  return (await ort.env.webgpu.device) as GPUDevice;
+}

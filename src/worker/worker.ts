@@ -15,13 +15,21 @@ import { findStoredModel, storedSource } from '../storage/stored-source.ts';
 import { probeCapabilities } from './capabilities.ts';
 import { Engine } from './engine.ts';
 import { fetchSource, modelBaseUrl } from './fetch-source.ts';
-import { browserSessionFactory, resolveBackend } from './ort-runtime.ts';
+import { browserSessionFactory, ortWebGpuDevice, resolveBackend } from './ort-runtime.ts';
+import { watchDeviceLoss } from './device-loss.ts';
 import { StorageService } from './storage-service.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const post = (event: WorkerEvent, transfer: Transferable[] = []) =>
+/** Set once the GPU device is lost: from then on every failure is that loss. */
+let deviceLost: string | null = null;
+
+const post = (event: WorkerEvent, transfer: Transferable[] = []) => {
+  if (deviceLost !== null && event.type === 'error' && event.error.code !== 'device-lost') {
+    event = { ...event, error: { code: 'device-lost', message: deviceLost } };
+  }
   self.postMessage(event, transfer);
+};
 const capabilities = probeCapabilities();
 
 /** The weight store; null where IndexedDB is unavailable (models then stream each visit). */
@@ -50,6 +58,12 @@ const engine = new Engine({
     // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
     const createSession = reshardingSessionFactory(browserSessionFactory(backend, caps));
     const model = await loadSdxlModel(source, createSession, onProgress);
+    if (backend === 'webgpu') {
+      watchDeviceLoss(await ortWebGpuDevice(), (message) => {
+        deviceLost = message;
+        post({ type: 'error', id: null, error: { code: 'device-lost', message } });
+      });
+    }
     return { model, backend };
   },
 });
@@ -68,7 +82,9 @@ self.addEventListener('message', (event: MessageEvent<unknown>) => {
     console.warn('[worker] ignored a malformed message', event.data);
     return;
   }
-  if (isStorageRequest(request)) void storage.handle(request);
+  // Answered first and at once: the page's watchdog restarts a worker that stays silent.
+  if (request.type === 'ping') post({ type: 'pong', id: request.id });
+  else if (isStorageRequest(request)) void storage.handle(request);
   else engine.handle(request);
 });
 
