@@ -160,4 +160,35 @@ describe('<App/>', () => {
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toContain('<img');
   });
+
+  it('offers the WebAssembly backend for errors it gets around, and not on it', () => {
+    const { store } = makeStore();
+    const s = store.getState();
+    s.handleWorkerEvent({
+      type: 'error',
+      id: null,
+      error: { code: 'gpu-limits', message: 'The unet graph has a 2.00 GB weight' },
+    });
+    expect(tag(render(store), 'error')).toContain('data-code="gpu-limits"');
+    expect(tag(render(store), 'use-wasm-fallback')).toBeTruthy();
+    s.setBackendChoice('wasm');
+    expect(render(store)).not.toContain('data-testid="use-wasm-fallback"');
+
+    s.handleWorkerEvent({
+      type: 'error',
+      id: null,
+      error: { code: 'download-failed', message: 'HTTP 404' },
+    });
+    s.setBackendChoice('auto');
+    expect(render(store)).not.toContain('data-testid="use-wasm-fallback"');
+  });
+
+  it('says when the engine was restarted and that the model is loading again', () => {
+    const { store } = makeStore();
+    store.getState().engineRestarted('hung', 'The engine did not answer for 12 s.');
+    const html = render(store);
+    expect(tag(html, 'restart-notice')).toContain('data-reason="hung"');
+    expect(html).toContain('The engine stopped responding and was restarted.');
+    expect(html).toContain('The engine did not answer for 12 s.');
+  });
 });

@@ -6,6 +6,10 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
     'This browser has no WebGPU. Use a recent Chrome or Edge, or choose the WebAssembly fallback (much slower).',
   'no-shader-f16':
     'Your GPU/browser lacks 16-bit float shaders (shader-f16), which this fp16 model needs. Try an fp32 or q4 model, or the WebAssembly fallback.',
+  'gpu-limits':
+    'A weight of this model is larger than the biggest buffer your GPU allows. Try a quantized (q4f16) build, or the WebAssembly fallback.',
+  'out-of-memory':
+    'The model did not fit in memory. Close other tabs and apps that use the GPU, then load it again; or try a smaller (q4f16) build.',
   'download-failed':
     'A model file could not be downloaded. Check the model URL and your connection, and that the server allows cross-origin requests (CORS).',
   offline:
@@ -15,7 +19,7 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
   'bad-request': 'The page asked the engine for something it cannot do.',
   'no-model': 'No model is loaded. Load a model, then generate.',
   'device-lost':
-    'The GPU stopped responding (device lost), often because it ran out of memory. Load the model again, or try a smaller image size.',
+    'The GPU stopped responding (device lost), often because it ran out of memory. The app restarts its engine and loads the model again; if it keeps happening, try a smaller image size.',
   quota:
     'There is not enough storage space in this browser for the model. Free some disk space or delete a stored model, then try again; what was already downloaded is kept.',
   'storage-unavailable':
@@ -27,3 +31,11 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
     'The background engine failed to start or crashed. Reload the page; if this keeps happening, try a recent Chrome, Edge or Firefox.',
   'bad-url': 'The model base URL must be an http:// or https:// address, or a path on this site.',
 };
+
+/** Errors that the WebAssembly backend (CPU, slow) gets around, so the alert offers it. */
+export const WASM_FALLBACK_HELPS: ReadonlySet<UiErrorCode> = new Set([
+  'no-webgpu',
+  'no-shader-f16',
+  'gpu-limits',
+  'out-of-memory',
+]);

@@ -27,11 +27,15 @@ export interface Capabilities {
   /** Adapter vendor/architecture when WebGPU is present. */
   adapter: string | null;
   maxBufferSize: number | null;
+  /** The largest buffer a shader may bind as storage; absent from older workers. */
+  maxStorageBufferBindingSize?: number | null;
 }
 
 export type ErrorCode =
   | 'no-webgpu' // the browser has no usable WebGPU adapter
   | 'no-shader-f16' // fp16 model on an adapter without shader-f16
+  | 'gpu-limits' // a weight is larger than the adapter's buffer limits
+  | 'out-of-memory' // creating a session ran out of GPU (or wasm heap) memory
   | 'download-failed' // a model file could not be fetched
   | 'offline' // a model file could not be fetched because the browser is offline
   | 'bad-model' // a model file is not what the pipeline expects

@@ -16,6 +16,7 @@ export async function probeCapabilities(): Promise<Capabilities> {
       shaderF16: adapter.features.has('shader-f16'),
       adapter: name,
       maxBufferSize: adapter.limits.maxBufferSize,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     };
   } catch {
     return { webgpu: false, shaderF16: false, adapter: null, maxBufferSize: null };

@@ -2,7 +2,7 @@
 export class CapabilityError extends Error {
   override name = 'CapabilityError';
   constructor(
-    readonly code: 'no-webgpu' | 'no-shader-f16',
+    readonly code: 'no-webgpu' | 'no-shader-f16' | 'gpu-limits' | 'out-of-memory',
     message: string,
   ) {
     super(message);

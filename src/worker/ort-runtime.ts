@@ -7,6 +7,7 @@ import { operatorTypes } from '../pipeline/onnx/inspect.ts';
 import { operatorsMissingOnWebGpu } from '../pipeline/onnx/webgpu-operators.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
 import { CapabilityError } from './capability-error.ts';
+import { asOutOfMemory, checkFitsGpuLimits } from './gpu-fit.ts';
 
 /** Whether this browser has JavaScript Promise Integration for WebAssembly. */
 export const HAS_JSPI = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
@@ -52,14 +53,19 @@ export function browserSessionFactory(
           `The ${graph} graph is fp16, and this GPU/browser does not offer 16-bit float shaders (shader-f16).`,
         );
       }
+      checkFitsGpuLimits(graph, model, capabilities);
     }
     const ort = await ortReady;
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: [backend],
-      externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
-      graphOptimizationLevel: 'all',
-    });
-    return new OrtGraphSession(ort, session);
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: [backend],
+        externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
+        graphOptimizationLevel: 'all',
+      });
+      return new OrtGraphSession(ort, session);
+    } catch (error) {
+      throw asOutOfMemory(graph, model, error) ?? error;
+    }
   };
 }
 
