@@ -25,7 +25,6 @@ describe('GPU limits', () => {
     // The same weights inline give the same sizes; the external file holds them (plus padding).
     expect(weightSizes(buildUnet('fp16').serialize().model)).toEqual(sizes);
     expect(sizes.totalBytes).toBeLessThanOrEqual(external.data!.length);
-    expect(sizes.totalBytes).toBeGreaterThan(0.9 * external.data!.length);
   });
 
   it('refuses a graph whose largest weight exceeds the binding limit, naming both', () => {
