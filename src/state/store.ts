@@ -144,6 +144,11 @@ export interface AppData {
   hostedModels: HostedModelInfo[];
   storageUsedBytes: number;
   storageFreeBytes: number | null;
+  /**
+   * The worker cannot keep models (no usable IndexedDB, as in some private windows): models
+   * stream from their host on every visit instead of failing to download.
+   */
+  storageUnavailable: boolean;
   model: LoadedModel | null;
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
@@ -406,6 +411,16 @@ export function createAppStore(deps: StoreDeps): AppStore {
           });
           return;
         case 'error': {
+          if (ev.error.code === 'storage-unavailable' && s.download?.id !== ev.id) {
+            // Not a failure to show: the model is loaded for this visit instead of stored,
+            // and the storage panel says that models stream each visit.
+            set({ storageUnavailable: true });
+            if (ev.id !== null && s.planning?.id === ev.id) {
+              set({ planning: null });
+              startLoad(s.planning.baseUrl);
+            }
+            return;
+          }
           if (ev.id !== null) requestedAt.delete(ev.id);
           if (ev.id !== null && s.planning?.id === ev.id) set({ planning: null });
           if (ev.id !== null && s.download?.id === ev.id) set({ download: null });
@@ -501,6 +516,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       hostedModels: [],
       storageUsedBytes: 0,
       storageFreeBytes: null,
+      storageUnavailable: false,
       model: null,
       generatingId: null,
       frame: null,
