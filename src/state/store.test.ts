@@ -369,4 +369,55 @@ describe('app store', () => {
     s().setBackendChoice('wasm');
     expect(s().backendChoice).toBe('wasm');
   });
+
+  it('sends hostile prompts cleaned and never throws on them', () => {
+    const t = loaded();
+    const hostile = [
+      '',
+      '\u0000',
+      'a\u0000b\u0007c\u001b[0m',
+      '🐱‍👤 قطة \u202Eevil\u202C',
+      '<img src=x onerror=alert(1)>',
+      'long '.repeat(2000),
+      '\uD83D',
+    ];
+    const sent: string[] = [];
+    for (const prompt of hostile) {
+      t.s().setPrompt(prompt);
+      expect(t.s().generate()).toBe(true);
+      const request = t.posted.at(-1);
+      if (request?.type !== 'generate') throw new Error('expected a generate request');
+      sent.push(request.params.prompt);
+    }
+    expect(sent).toEqual([
+      '',
+      '',
+      'abc[0m',
+      '🐱‍👤 قطة \u202Eevil\u202C',
+      '<img src=x onerror=alert(1)>',
+      'long '.repeat(2000),
+      '\uFFFD',
+    ]);
+    // The text box keeps what was typed.
+    expect(t.s().prompt).toBe('\uD83D');
+  });
+
+  it('rounds fractional steps and keeps strength within 0.05..1', () => {
+    const { s } = setup();
+    s().setSteps(2.7);
+    expect(s().steps).toBe(3);
+    s().setSteps(-Infinity);
+    expect(s().steps).toBe(3);
+    for (const [value, expected] of [
+      [0, 0.05],
+      [-3, 0.05],
+      [1.5, 1],
+      [0.333, 0.35],
+    ] as const) {
+      s().setStrength(value);
+      expect(s().strength).toBe(expected);
+    }
+    s().setStrength(Number.NaN);
+    expect(s().strength).toBe(0.35);
+  });
 });

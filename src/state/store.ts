@@ -34,6 +34,7 @@ import {
   DEFAULT_SIZE,
   DEFAULT_STEPS,
   SIZE_CHOICES,
+  cleanPrompt,
   isBackendChoice,
   isSizeKey,
   resolveModelBaseUrl,
@@ -467,7 +468,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
-        prompt: s.prompt,
+        prompt: cleanPrompt(s.prompt),
         seed: s.seed,
         steps: s.steps,
         ...sizeOf(s.size),
