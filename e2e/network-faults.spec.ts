@@ -68,6 +68,10 @@ test.afterEach(async ({ page }) => {
   await clearFaults(page);
 });
 
+// Each test downloads, loads and generates once (the first generation compiles every shader on
+// SwiftShader, slow on a busy machine); the first one also waits out a server's retries (31 s).
+test.setTimeout(420_000);
+
 test('permanent faults name the file, store nothing as complete, and a retry completes', async ({
   page,
 }) => {
@@ -123,7 +127,7 @@ test('permanent faults name the file, store nothing as complete, and a retry com
   await expect(error).toHaveCount(0);
   expect((await storedFiles(page)).every((f) => f.complete)).toBe(true);
   await expect(page.locator('[data-testid=stored-models] li[data-complete=true]')).toHaveCount(1);
-  await generateImage(page, { prompt: 'a photo of a cat', seed: 5 });
+  await generateImage(page, { prompt: 'a photo of a cat', seed: 5, timeoutMs: 180_000 });
 });
 
 test('a dropped connection and a passing 500 are retried and heal by themselves', async ({
@@ -156,5 +160,5 @@ test('a dropped connection and a passing 500 are retried and heal by themselves'
   expect(encoder.map((r) => r.status)).toEqual([500, 200]);
 
   expect((await storedFiles(page)).every((f) => f.complete)).toBe(true);
-  await generateImage(page, { prompt: 'a photo of a cat', seed: 5 });
+  await generateImage(page, { prompt: 'a photo of a cat', seed: 5, timeoutMs: 180_000 });
 });
