@@ -420,4 +420,25 @@ describe('app store', () => {
     s().setStrength(Number.NaN);
     expect(s().strength).toBe(0.35);
   });
+
+  it('asks for the stored-model list again when a load fails (a damaged model is now incomplete)', () => {
+    const t = setup({ initial: { modelUrl: 'https://models.example/sdxl' } });
+    t.send(ready);
+    t.s().loadModel();
+    storedPlan(t);
+    const load = t.posted.at(-1);
+    if (load?.type !== 'load-model') throw new Error('expected a load-model request');
+    const lists = () => t.posted.filter((r) => r.type === 'list-models').length;
+    const before = lists();
+    t.send({
+      type: 'error',
+      id: load.id,
+      error: {
+        code: 'bad-model',
+        message: 'unet/model.onnx: stored chunk 0 is missing or damaged',
+      },
+    });
+    expect(lists()).toBe(before + 1);
+    expect(t.s()).toMatchObject({ load: null, error: { code: 'bad-model' } });
+  });
 });

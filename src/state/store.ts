@@ -432,6 +432,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
             patch.generatingId = null;
           } else if (s.load?.id === ev.id) {
             patch.load = null;
+            // A stored model that failed to load may have been found damaged and marked
+            // incomplete by the worker: show the list as it is now.
+            deps.port.post({ type: 'list-models', id: 0 });
           } else if (s.generatingId === ev.id) {
             patch.generatingId = null;
           }
