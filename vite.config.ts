@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 
@@ -31,8 +31,47 @@ function appVersion(): string {
   return `${pkg.version}+${buildTime}`;
 }
 
+/**
+ * The page's Content-Security-Policy: only this origin's scripts (plus WebAssembly compilation),
+ * workers from this origin, styles and images from this origin (images also from blob: and data:
+ * URLs: the favicon is a data: URL, pictures the user gives are read through blob: URLs), no
+ * plugins, no <base> rewriting. connect-src allows any https: host and local http hosts because a
+ * custom model URL may point anywhere. A static host cannot be relied on to send headers, so it is
+ * a <meta http-equiv> in index.html (which cannot carry frame-ancestors or reporting).
+ *
+ * It applies to the page only: the engine worker and the service worker are governed by the
+ * headers their own responses carry, not by the page's meta tag.
+ *
+ * Added to the built page only: the dev server's React refresh runs an inline script.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self' https: http://127.0.0.1:* http://localhost:*",
+  "img-src 'self' blob: data:",
+  "style-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ');
+
+const contentSecurityPolicy: Plugin = {
+  name: 'content-security-policy',
+  apply: 'build',
+  transformIndexHtml: () => [
+    {
+      tag: 'meta',
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY },
+      injectTo: 'head-prepend',
+    },
+  ],
+};
+
 export default defineConfig(({ command }) => ({
   plugins: [
+    contentSecurityPolicy,
     react(),
     // The service worker (Workbox): precaches the app shell and onnxruntime-web's wasm so the
     // app starts offline after the first visit. Model weights are not its business: they live

@@ -24,6 +24,8 @@ export interface GenerateOptions {
   seed: number;
   steps?: number;
   size?: string; // option value of the size select, e.g. "512x512"
+  /** How long to wait for the frame; default 90 s. */
+  timeoutMs?: number;
 }
 
 /** Fills the controls, presses Generate, waits for the new frame and reads the canvas back. */
@@ -49,7 +51,7 @@ export async function generateImage(
         const id = await canvas.getAttribute('data-frame-id');
         return id !== null && id !== before ? 'new frame' : 'waiting';
       },
-      { timeout: 90_000 },
+      { timeout: options.timeoutMs ?? 90_000 },
     )
     .toBe('new frame');
   await expect(canvas).toHaveAttribute('data-seed', String(options.seed));

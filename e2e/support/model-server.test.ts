@@ -152,6 +152,68 @@ describe('model server', () => {
   });
 });
 
+describe('model server faults', () => {
+  const url = () => `${server.origin}/tiny/unet/model.onnx`;
+  const fault = async (query: string) => {
+    const res = await fetch(`${server.origin}/__fault?${query}`, { method: 'POST' });
+    expect(res.status).toBe(204);
+  };
+  afterAll(async () => {
+    await fetch(`${server.origin}/__fault/clear`, { method: 'POST' });
+  });
+
+  it('answers 404, 500 and an HTML page for a faulted path until cleared', async () => {
+    await fault('path=unet/model.onnx&mode=404');
+    expect((await fetch(url())).status).toBe(404);
+    expect((await fetch(url())).status).toBe(404);
+    // Other files are untouched.
+    expect((await fetch(`${server.origin}/tiny/manifest.json`)).status).toBe(200);
+    await fault('path=unet/model.onnx&mode=500');
+    expect((await fetch(url())).status).toBe(500);
+    await fault('path=unet/model.onnx&mode=html');
+    const page = await fetch(url());
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<!doctype html>');
+    await fetch(`${server.origin}/__fault/clear`, { method: 'POST' });
+    expect(Buffer.from(await (await fetch(url())).arrayBuffer()).equals(content)).toBe(true);
+  });
+
+  it('spoils only the next `times` requests', async () => {
+    await fault('path=unet/model.onnx&mode=500&times=2');
+    expect((await fetch(url())).status).toBe(500);
+    expect((await fetch(url())).status).toBe(500);
+    expect((await fetch(url())).status).toBe(200);
+  });
+
+  it('serves a truncated file or one of the wrong length, consistently', async () => {
+    await fault('path=unet/model.onnx&mode=truncate&times=1');
+    const cut = await fetch(url());
+    expect(cut.headers.get('content-length')).toBe('500');
+    expect(Buffer.from(await cut.arrayBuffer()).equals(content.subarray(0, 500))).toBe(true);
+    await fault('path=unet/model.onnx&mode=wrong-length&times=1');
+    const long = await fetch(url());
+    expect(long.headers.get('content-length')).toBe(String(1000 + 4096));
+    const body = Buffer.from(await long.arrayBuffer());
+    expect(body.length).toBe(1000 + 4096);
+    expect(body.subarray(0, 1000).equals(content)).toBe(true);
+  });
+
+  it('drops the connection after the given number of body bytes', async () => {
+    await fault('path=unet/model.onnx&mode=drop&times=1&after=300');
+    const res = await fetch(url());
+    expect(res.headers.get('content-length')).toBe('1000');
+    // The body breaks off: reading it fails (undici reports "terminated").
+    await expect(res.arrayBuffer()).rejects.toThrow();
+    expect((await fetch(url())).status).toBe(200);
+  });
+
+  it('refuses an unknown mode', async () => {
+    const res = await fetch(`${server.origin}/__fault?path=x&mode=explode`, { method: 'POST' });
+    expect(res.status).toBe(400);
+  });
+});
+
 describe('parseRange', () => {
   it('parses the single-range forms and ignores the rest', () => {
     expect(parseRange('bytes=0-0', 10)).toEqual({ start: 0, end: 0 });

@@ -9,11 +9,14 @@
  *   GET  /__stats        -> { requests: [{ method, path, range, status, bytes }] }
  *   POST /__stats/reset  -> 204, clears the log
  *   POST /__throttle?bps=N -> 204, later responses send at most N bytes/s each (0: full speed)
+ *   POST /__fault?path=P&mode=M[&times=N][&after=B] -> 204, the next N (default: every)
+ *        requests for a file whose path ends with P misbehave as M (see FaultMode)
+ *   POST /__fault/clear    -> 204, every file is served correctly again
  * `bytes` is the body length the server answered with (0 for HEAD and errors). CORS
  * preflights (OPTIONS) and the stats endpoints themselves are not logged.
  */
 import { createReadStream, type Stats } from 'node:fs';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +31,30 @@ export interface RequestRecord {
   range: string | null;
   status: number;
   bytes: number;
+}
+
+/**
+ * How a faulty model host misbehaves, one kind of real-world failure each:
+ *   404          the file is not there (a wrong URL, a deleted revision)
+ *   500          the server fails (retryable: a transient outage if `times` is small)
+ *   html         200 with an HTML page instead of the file (a login or error page)
+ *   truncate     the file on the host is cut short: a consistent, shorter answer
+ *   wrong-length Content-Length and body say the file is longer than it is in the manifest
+ *   drop         the connection is destroyed after `after` bytes of the body (default: half)
+ */
+export const FAULT_MODES = ['404', '500', 'html', 'truncate', 'wrong-length', 'drop'] as const;
+export type FaultMode = (typeof FAULT_MODES)[number];
+
+export interface Fault {
+  mode: FaultMode;
+  /** Requests left to spoil; Infinity until cleared. */
+  remaining: number;
+  /** drop: body bytes sent before the socket is destroyed. */
+  after: number | null;
+}
+
+function isFaultMode(value: string | null): value is FaultMode {
+  return (FAULT_MODES as readonly string[]).includes(value ?? '');
 }
 
 export interface ModelServer {
@@ -104,6 +131,35 @@ function throttle(bytesPerSecond: number): Transform {
   });
 }
 
+/** Passes `limit` bytes on, then destroys the response's socket: a connection lost mid-file. */
+function dropAfter(limit: number, res: http.ServerResponse): Transform {
+  let sent = 0;
+  // Kept now: once the response has ended, res.socket is detached from it.
+  const socket = res.socket;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const room = limit - sent;
+      sent += Math.min(room, chunk.length);
+      if (chunk.length < room) return done(null, chunk);
+      this.push(chunk.subarray(0, room));
+      // Let the bytes reach the socket, then cut it without a proper end of the body (the
+      // stream is not passed on, so the response never ends cleanly).
+      setTimeout(() => socket?.destroy(), 50);
+    },
+    flush() {
+      // never: the connection is cut before the end
+    },
+  });
+}
+
+function decodedPath(urlPath: string): string {
+  try {
+    return decodeURIComponent(urlPath);
+  } catch {
+    return urlPath;
+  }
+}
+
 export function createModelServer(root: string): {
   server: http.Server;
   requests: RequestRecord[];
@@ -111,6 +167,17 @@ export function createModelServer(root: string): {
   const modelsRoot = path.resolve(root);
   const requests: RequestRecord[] = [];
   let throttleBytesPerSecond = 0;
+  /** Keyed by path suffix, e.g. "unet/model.onnx_data". */
+  const faults = new Map<string, Fault>();
+  const faultFor = (urlPath: string): Fault | null => {
+    for (const [suffix, fault] of faults) {
+      if (fault.remaining > 0 && (urlPath === suffix || urlPath.endsWith(`/${suffix}`))) {
+        fault.remaining -= 1;
+        return fault;
+      }
+    }
+    return null;
+  };
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -153,6 +220,32 @@ export function createModelServer(root: string): {
       res.end();
       return;
     }
+    if (urlPath === '/__fault' && method === 'POST') {
+      const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const target = params.get('path')?.replace(/^\/+/, '') ?? '';
+      const mode = params.get('mode');
+      const times = params.get('times');
+      const after = params.get('after');
+      if (target === '' || !isFaultMode(mode)) {
+        res.writeHead(400, CORS_HEADERS);
+        res.end(`path and mode (${FAULT_MODES.join('|')}) are required`);
+        return;
+      }
+      faults.set(target, {
+        mode,
+        remaining: times === null ? Infinity : Number(times),
+        after: after === null ? null : Number(after),
+      });
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
+    if (urlPath === '/__fault/clear' && method === 'POST') {
+      faults.clear();
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
     if (urlPath === '/__stats/reset' && method === 'POST') {
       requests.length = 0;
       res.writeHead(204, CORS_HEADERS);
@@ -187,7 +280,29 @@ export function createModelServer(root: string): {
     }
     if (!info.isFile()) return fail(404);
 
-    const size = info.size;
+    const fault = faultFor(decodedPath(urlPath));
+    if (fault?.mode === '404') return fail(404);
+    if (fault?.mode === '500') return fail(500);
+    if (fault?.mode === 'html') {
+      const page = '<!doctype html><html><body><h1>Sign in to continue</h1></body></html>';
+      record(200, method === 'HEAD' ? 0 : Buffer.byteLength(page));
+      res.writeHead(200, {
+        ...CORS_HEADERS,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Length': Buffer.byteLength(page),
+        'Cache-Control': 'no-store',
+      });
+      res.end(method === 'HEAD' ? undefined : page);
+      return;
+    }
+
+    // truncate: the host's copy is half the file; wrong-length: it has 4 KiB more (zeros).
+    const size =
+      fault?.mode === 'truncate'
+        ? Math.floor(info.size / 2)
+        : fault?.mode === 'wrong-length'
+          ? info.size + 4096
+          : info.size;
     const parsed = parseRange(range ?? undefined, size);
     if (parsed === 'unsatisfiable') return fail(416, { 'Content-Range': `bytes */${size}` });
 
@@ -212,9 +327,23 @@ export function createModelServer(root: string): {
       res.end();
       return;
     }
-    const stream = createReadStream(file, { start, end, highWaterMark: 16 * 1024 });
+    let stream: Readable = createReadStream(file, {
+      start,
+      end: Math.min(end, info.size - 1),
+      highWaterMark: 16 * 1024,
+    });
+    if (end >= info.size) {
+      // wrong-length: the bytes past the real file are zeros.
+      stream = Readable.from(
+        (async function* (head: Readable, extra: number) {
+          for await (const piece of head) yield piece as Buffer;
+          yield Buffer.alloc(extra);
+        })(stream, end - Math.max(start, info.size) + 1),
+      );
+    }
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
+    if (fault?.mode === 'drop') stream = stream.pipe(dropAfter(fault.after ?? length / 2, res));
     if (throttleBytesPerSecond > 0) stream.pipe(throttle(throttleBytesPerSecond)).pipe(res);
     else stream.pipe(res);
   }

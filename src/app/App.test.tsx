@@ -191,4 +191,71 @@ describe('<App/>', () => {
     expect(html).toContain('The engine stopped responding and was restarted.');
     expect(html).toContain('The engine did not answer for 12 s.');
   });
+
+  it('without storage (private window) loads the model for the visit and says models stream', () => {
+    const { store, posted } = makeStore();
+    const s = store.getState();
+    s.handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { webgpu: true, shaderF16: false, adapter: null, maxBufferSize: null },
+    });
+    // The worker answers the first list of stored models and the plan with storage-unavailable.
+    const unavailable = {
+      code: 'storage-unavailable' as const,
+      message: 'This browser does not let the app store data.',
+    };
+    s.handleWorkerEvent({ type: 'error', id: 0, error: unavailable });
+    expect(s.loadModel()).toBe(true);
+    s.handleWorkerEvent({ type: 'error', id: 1, error: unavailable });
+    // No error: the model is loaded from its host instead of failing.
+    expect(posted.at(-1)).toMatchObject({ type: 'load-model', baseUrl: 'https://m.example/' });
+    const html = render(store);
+    expect(html).not.toContain('data-testid="error"');
+    expect(tag(html, 'status')).toContain('data-state="loading"');
+    expect(html).toContain('a model streams from its host on every visit');
+  });
+
+  it('shows file names, model names and prompts from outside as text, never as HTML', () => {
+    const { store } = makeStore();
+    const s = store.getState();
+    const evil = '<img src=x onerror="globalThis.pwned=1">';
+    s.handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { webgpu: true, shaderF16: false, adapter: evil, maxBufferSize: null },
+    });
+    s.handleWorkerEvent({
+      type: 'stored-models',
+      id: 0,
+      models: [
+        {
+          modelId: evil,
+          displayName: evil,
+          baseUrl: 'https://m.example/',
+          storedBytes: 1,
+          totalBytes: 2,
+          complete: false,
+        },
+      ],
+      usedBytes: 1,
+      freeBytes: null,
+    });
+    s.setPrompt(evil);
+    s.loadModel();
+    s.handleWorkerEvent({
+      type: 'download-plan',
+      id: 1,
+      baseUrl: 'https://m.example/',
+      modelId: 'm',
+      files: [{ path: `unet/${evil}.onnx`, bytes: 10 }],
+      totalBytes: 10,
+      storedBytes: 0,
+      freeBytes: null,
+    });
+    const html = render(store);
+    expect(html).toContain('unet/&lt;img src=x onerror=&quot;globalThis.pwned=1&quot;&gt;.onnx');
+    expect(html).toContain('&lt;img src=x');
+    expect(html).not.toContain('<img');
+  });
 });

@@ -154,12 +154,19 @@ function StoredModels() {
   const free = useAppStore((s) => s.storageFreeBytes);
   const active = useAppStore((s) => s.model?.baseUrl ?? null);
   const remove = useAppStore((s) => s.deleteStoredModel);
+  const unavailable = useAppStore((s) => s.storageUnavailable);
   const setModelUrl = useAppStore((s) => s.setModelUrl);
   const loadModel = useAppStore((s) => s.loadModel);
   return (
     <div className="stored-models" data-testid="stored-models" data-count={models.length}>
       <h3 className="panel-subtitle">Stored in this browser</h3>
-      {models.length === 0 ? (
+      {unavailable ? (
+        <p className="hint warning" data-testid="storage-unavailable">
+          This browser does not let the app keep models (IndexedDB is unavailable, as in some
+          private windows), so a model streams from its host on every visit. It works the same, but
+          downloads again each time.
+        </p>
+      ) : models.length === 0 ? (
         <p className="hint">No model stored yet.</p>
       ) : (
         <ul className="file-list">
@@ -174,6 +181,7 @@ function StoredModels() {
                 <span className="file-name" title={m.baseUrl}>
                   {m.displayName}
                   {active === m.baseUrl && <span className="badge">active</span>}
+                  {!m.complete && <span className="badge">incomplete</span>}
                 </span>
                 <span className="file-bytes">{formatBytes(m.storedBytes)}</span>
               </div>

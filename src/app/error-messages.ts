@@ -11,11 +11,11 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
   'out-of-memory':
     'The model did not fit in memory. Close other tabs and apps that use the GPU, then load it again; or try a smaller (q4f16) build.',
   'download-failed':
-    'A model file could not be downloaded. Check the model URL and your connection, and that the server allows cross-origin requests (CORS).',
+    'A model file could not be downloaded. Check the model URL and your connection, and that the server allows cross-origin requests (CORS), then press Load model again: what is already stored is kept.',
   offline:
     'You are offline, and this model is not (completely) stored in this browser, so its files cannot be fetched. Connect and press Load model again; what is already stored is kept.',
   'bad-model':
-    'A model file is not what this app expects. It needs an SDXL Turbo export in the diffusers/optimum ONNX layout.',
+    'A model file is not what this app expects. It needs an SDXL Turbo export in the diffusers/optimum ONNX layout: check the model URL, then press Load model again.',
   'bad-request': 'The page asked the engine for something it cannot do.',
   'no-model': 'No model is loaded. Load a model, then generate.',
   'device-lost':

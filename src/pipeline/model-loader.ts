@@ -1,6 +1,7 @@
 import type { GraphSession } from './graph-session.ts';
 import { MODEL_FILES, type GraphName } from './model-layout.ts';
-import { externalDataFiles } from './onnx/inspect.ts';
+import { checkGraphInputs } from './graph-contract.ts';
+import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
 import { ModelFormatError } from './tensors.ts';
 import type { SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
@@ -155,11 +156,16 @@ async function loadGraph(
     preloaded ??
     (await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total)));
   let locations: string[];
+  let inputs: GraphInput[];
   try {
-    locations = externalDataFiles(model);
+    const decoded = decodeModel(model);
+    locations = externalDataFiles(decoded);
+    inputs = graphInputs(decoded);
   } catch (error) {
     throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
   }
+  // Before any external data is read or any session created: the wrong graph is refused here.
+  checkGraphInputs(graph, source.locate(modelPath), inputs);
   const externalData: ExternalDataFile[] = [];
   for (const location of locations) {
     if (location.includes('..') || location.startsWith('/')) {

@@ -51,3 +51,39 @@ describe('generate requests with an input image', () => {
     ).toBeNull(); // strength without image
   });
 });
+
+describe('text-to-image requests of the wrong shape', () => {
+  it('are refused (null) field by field, never trusted', () => {
+    const generate = (p: unknown, extra: Record<string, unknown> = {}) =>
+      parseWorkerRequest({ type: 'generate', id: 1, params: p, live: false, ...extra });
+    for (const bad of [
+      null,
+      'a cat',
+      { ...params, prompt: 42 },
+      { ...params, prompt: null },
+      { ...params, seed: 'seven' },
+      { ...params, seed: Number.NaN },
+      { ...params, steps: Infinity },
+      { ...params, width: '512' },
+      { ...params, height: undefined },
+      { ...params, strength: Number.NaN },
+    ]) {
+      expect(generate(bad), JSON.stringify(bad)).toBeNull();
+    }
+    expect(generate(params, { live: 'yes' })).toBeNull();
+    expect(generate(params, { id: 1.5 })).toBeNull();
+    expect(generate(params, { id: Number.MAX_SAFE_INTEGER + 2 })).toBeNull();
+  });
+
+  it('pass well-typed values through for the engine to range-check (it answers with an error)', () => {
+    // Out of range but well typed: the engine must answer this request with a bad-request
+    // error (src/worker/engine.test.ts), which it can only do if the request gets through.
+    const odd = { prompt: '\u0000'.repeat(3), seed: -1, steps: 9, width: 516, height: 4096 };
+    expect(parseWorkerRequest({ type: 'generate', id: 2, params: odd, live: false })).toEqual({
+      type: 'generate',
+      id: 2,
+      params: odd,
+      live: false,
+    });
+  });
+});

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_PROMPT_LENGTH,
+  cleanPrompt,
   MODEL_URL_STORAGE_KEY,
   parseUrlParams,
   readInitialSettings,
@@ -89,5 +91,34 @@ describe('resolveModelBaseUrl', () => {
     expect(resolveModelBaseUrl('javascript:alert(1)', page)).toBeNull();
     expect(resolveModelBaseUrl('file:///etc/', page)).toBeNull();
     expect(resolveModelBaseUrl('http://[bad', page)).toBeNull();
+  });
+});
+
+describe('cleanPrompt', () => {
+  it('removes control characters and NUL, keeps tabs and line breaks for CLIP to collapse', () => {
+    expect(cleanPrompt('a\u0000 cat\u0007 on\u001b[31m a\u007f mat\u0085')).toBe(
+      'a cat on[31m a mat',
+    );
+    expect(cleanPrompt('line one\nline two\tand\r\nthree')).toBe(
+      'line one\nline two\tand\r\nthree',
+    );
+  });
+
+  it('keeps emoji, right-to-left text, direction marks and markup as typed', () => {
+    const text = '🐱‍👤👩🏽‍🚀 قطة على السجادة \u202Eevil\u202C שלום <img src=x onerror=alert(1)> &amp;';
+    expect(cleanPrompt(text)).toBe(text);
+  });
+
+  it('turns lone surrogates (a cut emoji) into U+FFFD and keeps whole pairs', () => {
+    expect(cleanPrompt('cat \uD83D')).toBe('cat \uFFFD');
+    expect(cleanPrompt('\uDC31 cat')).toBe('\uFFFD cat');
+    expect(cleanPrompt('\uD83D\uDC31')).toBe('🐱');
+  });
+
+  it('cuts at MAX_PROMPT_LENGTH characters; an empty prompt stays empty', () => {
+    expect(cleanPrompt('x'.repeat(MAX_PROMPT_LENGTH + 5))).toHaveLength(MAX_PROMPT_LENGTH);
+    expect(cleanPrompt('y'.repeat(10_000))).toHaveLength(10_000);
+    expect(cleanPrompt('')).toBe('');
+    expect(cleanPrompt('\u0000\u0001')).toBe('');
   });
 });

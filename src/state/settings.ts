@@ -108,3 +108,28 @@ export function resolveModelBaseUrl(modelUrl: string, pageHref: string): string 
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;
 }
+
+/**
+ * Longest prompt sent to the worker. CLIP reads at most 75 tokens (a few hundred characters);
+ * beyond this the text only costs tokenizing time, so a pasted book is cut here.
+ */
+export const MAX_PROMPT_LENGTH = 20_000;
+
+/** C0 controls but tab, line feed and carriage return (whitespace to CLIP), DEL and C1. */
+// Matching control characters is the point of this expression.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+/** A surrogate without its partner (a cut emoji): not text, and TextEncoder would say U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The prompt as the model gets it: control characters (NUL, escape sequences, bell...) removed,
+ * lone surrogates made U+FFFD, at most MAX_PROMPT_LENGTH characters. Everything else (emoji,
+ * right-to-left text and its direction marks, markup) is text and stays as typed.
+ */
+export function cleanPrompt(prompt: string): string {
+  return prompt
+    .slice(0, MAX_PROMPT_LENGTH)
+    .replace(CONTROL_CHARACTERS, '')
+    .replace(LONE_SURROGATE, '\uFFFD');
+}

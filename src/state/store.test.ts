@@ -369,4 +369,76 @@ describe('app store', () => {
     s().setBackendChoice('wasm');
     expect(s().backendChoice).toBe('wasm');
   });
+
+  it('sends hostile prompts cleaned and never throws on them', () => {
+    const t = loaded();
+    const hostile = [
+      '',
+      '\u0000',
+      'a\u0000b\u0007c\u001b[0m',
+      '🐱‍👤 قطة \u202Eevil\u202C',
+      '<img src=x onerror=alert(1)>',
+      'long '.repeat(2000),
+      '\uD83D',
+    ];
+    const sent: string[] = [];
+    for (const prompt of hostile) {
+      t.s().setPrompt(prompt);
+      expect(t.s().generate()).toBe(true);
+      const request = t.posted.at(-1);
+      if (request?.type !== 'generate') throw new Error('expected a generate request');
+      sent.push(request.params.prompt);
+    }
+    expect(sent).toEqual([
+      '',
+      '',
+      'abc[0m',
+      '🐱‍👤 قطة \u202Eevil\u202C',
+      '<img src=x onerror=alert(1)>',
+      'long '.repeat(2000),
+      '\uFFFD',
+    ]);
+    // The text box keeps what was typed.
+    expect(t.s().prompt).toBe('\uD83D');
+  });
+
+  it('rounds fractional steps and keeps strength within 0.05..1', () => {
+    const { s } = setup();
+    s().setSteps(2.7);
+    expect(s().steps).toBe(3);
+    s().setSteps(-Infinity);
+    expect(s().steps).toBe(3);
+    for (const [value, expected] of [
+      [0, 0.05],
+      [-3, 0.05],
+      [1.5, 1],
+      [0.333, 0.35],
+    ] as const) {
+      s().setStrength(value);
+      expect(s().strength).toBe(expected);
+    }
+    s().setStrength(Number.NaN);
+    expect(s().strength).toBe(0.35);
+  });
+
+  it('asks for the stored-model list again when a load fails (a damaged model is now incomplete)', () => {
+    const t = setup({ initial: { modelUrl: 'https://models.example/sdxl' } });
+    t.send(ready);
+    t.s().loadModel();
+    storedPlan(t);
+    const load = t.posted.at(-1);
+    if (load?.type !== 'load-model') throw new Error('expected a load-model request');
+    const lists = () => t.posted.filter((r) => r.type === 'list-models').length;
+    const before = lists();
+    t.send({
+      type: 'error',
+      id: load.id,
+      error: {
+        code: 'bad-model',
+        message: 'unet/model.onnx: stored chunk 0 is missing or damaged',
+      },
+    });
+    expect(lists()).toBe(before + 1);
+    expect(t.s()).toMatchObject({ load: null, error: { code: 'bad-model' } });
+  });
 });

@@ -34,6 +34,7 @@ import {
   DEFAULT_SIZE,
   DEFAULT_STEPS,
   SIZE_CHOICES,
+  cleanPrompt,
   isBackendChoice,
   isSizeKey,
   resolveModelBaseUrl,
@@ -150,6 +151,11 @@ export interface AppData {
   hostedModels: HostedModelInfo[];
   storageUsedBytes: number;
   storageFreeBytes: number | null;
+  /**
+   * The worker cannot keep models (no usable IndexedDB, as in some private windows): models
+   * stream from their host on every visit instead of failing to download.
+   */
+  storageUnavailable: boolean;
   model: LoadedModel | null;
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
@@ -429,6 +435,16 @@ export function createAppStore(deps: StoreDeps): AppStore {
           });
           return;
         case 'error': {
+          if (ev.error.code === 'storage-unavailable' && s.download?.id !== ev.id) {
+            // Not a failure to show: the model is loaded for this visit instead of stored,
+            // and the storage panel says that models stream each visit.
+            set({ storageUnavailable: true });
+            if (ev.id !== null && s.planning?.id === ev.id) {
+              set({ planning: null });
+              startLoad(s.planning.baseUrl);
+            }
+            return;
+          }
           if (ev.id !== null) requestedAt.delete(ev.id);
           if (ev.id !== null && s.planning?.id === ev.id) set({ planning: null });
           if (ev.id !== null && s.download?.id === ev.id) set({ download: null });
@@ -439,6 +455,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
             patch.generatingId = null;
           } else if (s.load?.id === ev.id) {
             patch.load = null;
+            // A stored model that failed to load may have been found damaged and marked
+            // incomplete by the worker: show the list as it is now.
+            deps.port.post({ type: 'list-models', id: 0 });
           } else if (s.generatingId === ev.id) {
             patch.generatingId = null;
           }
@@ -477,7 +496,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
-        prompt: s.prompt,
+        prompt: cleanPrompt(s.prompt),
         seed: s.seed,
         steps: s.steps,
         ...sizeOf(s.size),
@@ -526,6 +545,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       hostedModels: [],
       storageUsedBytes: 0,
       storageFreeBytes: null,
+      storageUnavailable: false,
       model: null,
       generatingId: null,
       frame: null,

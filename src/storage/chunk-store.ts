@@ -17,7 +17,12 @@
 import { crc32 } from 'hash-wasm';
 import { entries, get, getMany, promisifyRequest, set, type UseStore } from 'idb-keyval';
 import { MiB } from './byte-units.ts';
-import { WeightFileError } from './errors.ts';
+import {
+  StoredChunkDamagedError,
+  WeightFileError,
+  WeightStoreUnavailableError,
+  errorMessage,
+} from './errors.ts';
 import type { Manifest } from './manifest.ts';
 
 export const WEIGHT_DB_NAME = 'sdxl-turbo-weights';
@@ -122,7 +127,11 @@ export class ChunkStore {
     }
     this.dbName = options.dbName ?? WEIGHT_DB_NAME;
     const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-    if (!factory) throw new Error('This browser offers no IndexedDB: models cannot be stored.');
+    if (!factory) {
+      throw new WeightStoreUnavailableError(
+        'This browser offers no IndexedDB: models cannot be stored.',
+      );
+    }
     this.factory = factory;
     this.asBlob = (options.chunkValue ?? 'blob') === 'blob';
   }
@@ -263,12 +272,18 @@ export class ChunkStore {
       const chunks = tx.objectStore(CHUNKS);
       const key = fileKey(modelId, path);
       const record = (await promisifyRequest(files.get(key))) as StoredFile | undefined;
-      const had = await promisifyRequest(chunks.count(chunkKey(modelId, path, index)));
       chunks.delete(chunkKey(modelId, path, index));
       if (!record) return;
-      if (had > 0) {
-        record.chunksStored -= 1;
-        record.bytesStored -= chunkLength(record.bytes, record.chunkSize, index);
+      // Counted again from the keys rather than decremented: a chunk that vanished behind the
+      // store's back (found missing on load) was still counted in the record.
+      const prefix = `${key}#`;
+      const keys = await promisifyRequest(chunks.getAllKeys(prefixRange(prefix)));
+      record.chunksStored = 0;
+      record.bytesStored = 0;
+      for (const stored of keys) {
+        const at = Number(String(stored).slice(prefix.length));
+        record.chunksStored += 1;
+        record.bytesStored += chunkLength(record.bytes, record.chunkSize, at);
       }
       record.complete = false;
       files.put(record, key);
@@ -339,7 +354,8 @@ export class ChunkStore {
     const count = chunkCount(record.bytes, record.chunkSize);
     const keys = Array.from({ length: count }, (_, index) => chunkKey(modelId, path, index));
     const chunks = await getMany<StoredChunk>(keys, this.use(CHUNKS));
-    const parts = chunks.map((chunk, index) => {
+    const parts: Array<Blob | ArrayBuffer> = [];
+    for (const [index, chunk] of chunks.entries()) {
       const expected = chunkLength(record.bytes, record.chunkSize, index);
       const size = chunk
         ? chunk.data instanceof Blob
@@ -347,13 +363,48 @@ export class ChunkStore {
           : chunk.data.byteLength
         : -1;
       if (!chunk || chunk.length !== expected || size !== expected) {
-        throw new WeightFileError(
-          `${path} of model ${modelId}: stored chunk ${index} is missing or cut short; download the model again`,
-        );
+        throw await this.damaged(modelId, path, index, 'is missing or cut short');
       }
-      return chunk.data;
-    });
+      parts.push(chunk.data);
+    }
     return new Blob(parts);
+  }
+
+  /**
+   * A complete file's bytes, every chunk checked against its CRC-32 (for files read whole into
+   * memory anyway: graphs and tokenizer files). A chunk that is missing, cut short or damaged
+   * is dropped and the file marked incomplete, so that the next download fetches it again; the
+   * error names the file and the chunk.
+   */
+  async readFileVerified(modelId: string, path: string): Promise<Uint8Array> {
+    const record = await this.storedFile(modelId, path);
+    if (!record?.complete) {
+      throw new Error(
+        `${path} of model ${modelId} is ${record ? 'not completely' : 'not'} stored in this browser`,
+      );
+    }
+    const out = new Uint8Array(record.bytes);
+    for (let index = 0; index < chunkCount(record.bytes, record.chunkSize); index++) {
+      const bytes = await this.readChunk(modelId, path, index);
+      if (!bytes || bytes.byteLength !== chunkLength(record.bytes, record.chunkSize, index)) {
+        throw await this.damaged(modelId, path, index, 'is missing or damaged (checksum)');
+      }
+      out.set(bytes, index * record.chunkSize);
+    }
+    return out;
+  }
+
+  /** Drops a bad chunk (the file is then incomplete) and says so, naming file and chunk. */
+  private async damaged(
+    modelId: string,
+    path: string,
+    index: number,
+    what: string,
+  ): Promise<StoredChunkDamagedError> {
+    await this.deleteChunk(modelId, path, index);
+    return new StoredChunkDamagedError(
+      `${path}: stored chunk ${index} ${what}. The file is now marked incomplete: press Load model to download that part again.`,
+    );
   }
 
   /** Deletes every chunk, file record and the manifest of a model. */
@@ -399,14 +450,7 @@ export class ChunkStore {
 
   private db(): Promise<IDBDatabase> {
     if (!this.opening) {
-      const request = this.factory.open(this.dbName, DB_VERSION);
-      request.onupgradeneeded = () => {
-        const db = request.result;
-        for (const name of [CHUNKS, FILES, MANIFESTS]) {
-          if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
-        }
-      };
-      this.opening = promisifyRequest(request).then((db) => {
+      this.opening = this.open().then((db) => {
         // Another tab upgrading or deleting the database: let it, and reopen on next use.
         db.onversionchange = () => {
           db.close();
@@ -417,6 +461,34 @@ export class ChunkStore {
       this.opening.catch(() => (this.opening = null));
     }
     return this.opening;
+  }
+
+  /**
+   * Opens the database. A browser that has IndexedDB but will not open it (a SecurityError
+   * thrown at once, or an error event, as in some private windows) is a store that is not there.
+   */
+  private async open(): Promise<IDBDatabase> {
+    const unavailable = (error: unknown) =>
+      new WeightStoreUnavailableError(
+        `This browser does not let the app open its storage (IndexedDB: ${errorMessage(error)}).`,
+      );
+    let request: IDBOpenDBRequest;
+    try {
+      request = this.factory.open(this.dbName, DB_VERSION);
+    } catch (error) {
+      throw unavailable(error);
+    }
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      for (const name of [CHUNKS, FILES, MANIFESTS]) {
+        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+      }
+    };
+    try {
+      return await promisifyRequest(request);
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   /** One object store as idb-keyval's UseStore, for its get/set/getMany/entries helpers. */

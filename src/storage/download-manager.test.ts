@@ -146,6 +146,23 @@ describe('downloadModel', () => {
     expect(server.requests).toEqual([]);
   });
 
+  it('sends no credentials with any request, HEAD and Range included', async () => {
+    // A custom model URL can point at any host: the visitor's cookies must never go with it.
+    const store = newStore();
+    const seen: Array<{ method: string; credentials: RequestCredentials | undefined }> = [];
+    const recording = (url: string, init?: RequestInit) => {
+      seen.push({ method: init?.method ?? 'GET', credentials: init?.credentials });
+      return fetch(url, init);
+    };
+    // Sizes only estimated: the host is asked (HEAD) before downloading.
+    const estimated = manifest((f) => ({ ...f, bytesApproximate: true }));
+    server.misbehave(`m/${DATA}`, { dropAfter: CHUNK * 2 + 10, times: 1 });
+    await downloadModel(estimated, options(store, { fetch: recording }).opts).done;
+    expect(seen.some((r) => r.method === 'HEAD')).toBe(true);
+    expect(server.requests.some((r) => r.range !== null && r.path === `m/${DATA}`)).toBe(true);
+    expect(seen.filter((r) => r.credentials !== 'omit')).toEqual([]);
+  });
+
   it('resumes a cut download from the first missing chunk, fetching only what is missing', async () => {
     const store = newStore();
     // First run: the connection drops after 5.5 chunks; one attempt only, so it fails.

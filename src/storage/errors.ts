@@ -32,6 +32,23 @@ export class StorageQuotaError extends Error {
   }
 }
 
+/**
+ * The browser has no usable IndexedDB (none at all, or it refuses to open the database, as some
+ * private windows do). Models can still stream from their host for one visit.
+ */
+export class WeightStoreUnavailableError extends Error {
+  override name = 'WeightStoreUnavailableError';
+}
+
+/**
+ * A stored file is damaged or incomplete (a chunk missing, cut short or failing its checksum).
+ * The damaged chunk has been dropped and the file marked incomplete, so the next download of
+ * the model fetches exactly that part again.
+ */
+export class StoredChunkDamagedError extends Error {
+  override name = 'StoredChunkDamagedError';
+}
+
 /** The download was cancelled through its AbortSignal. Stored chunks are kept. */
 export class DownloadCancelledError extends Error {
   override name = 'AbortError';

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeModelSet } from '../../scripts/test-model/write-model-set.ts';
 import { nodeSessionFactory } from '../cli/node-model.ts';
 import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
-import { ChunkStore } from './chunk-store.ts';
+import { promisifyRequest } from 'idb-keyval';
+import { toWorkerError } from '../worker/errors.ts';
+import { ChunkStore, chunkKey, type StoredChunk } from './chunk-store.ts';
+import { StoredChunkDamagedError } from './errors.ts';
 import { downloadModel } from './download-manager.ts';
 import { manifestFromBaseUrl, type Manifest } from './manifest.ts';
 import { reshardingSessionFactory } from './reshard.ts';
@@ -163,4 +166,95 @@ describe('storedSource', () => {
     },
     TIMEOUT_MS,
   );
+});
+
+describe('storedSource with a damaged store', () => {
+  const DAMAGE_DB = 'stored-source-damage';
+  let damaged: ChunkStore;
+  let damagedManifest: Manifest;
+
+  beforeAll(async () => {
+    damaged = new ChunkStore({ dbName: DAMAGE_DB, chunkSize: 256 * 1024 });
+    const found = await manifestFromBaseUrl(server.url('tiny/'), fetch, {
+      id: 'tiny',
+      displayName: 'Tiny',
+    });
+    ({ manifest: damagedManifest } = await downloadModel(found, {
+      store: damaged,
+      env: unlimitedStorageEnv,
+    }).done);
+  }, TIMEOUT_MS);
+
+  afterAll(async () => {
+    await damaged?.close();
+  });
+
+  /** Changes or removes one stored chunk behind the store's back (a bad disk, a cleared entry). */
+  async function spoilChunk(filePath: string, index: number, how: 'flip' | 'delete') {
+    const db = await promisifyRequest(indexedDB.open(DAMAGE_DB));
+    const tx = db.transaction('chunks', 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    const key = chunkKey('tiny', filePath, index);
+    if (how === 'delete') chunks.delete(key);
+    else {
+      const chunk = (await promisifyRequest(chunks.get(key))) as StoredChunk;
+      const bytes = new Uint8Array(await (chunk.data as Blob).arrayBuffer());
+      bytes[100] = (bytes[100]! + 1) % 256; // same length, one byte off: only the CRC can tell
+      chunks.put({ ...chunk, data: new Blob([bytes]) }, key);
+    }
+    await promisifyRequest(tx);
+    db.close();
+  }
+
+  it(
+    'a damaged graph chunk fails the load before any session, names file and chunk, and is fetched again',
+    async () => {
+      const graph = 'text_encoder/model.onnx';
+      await spoilChunk(graph, 2, 'flip');
+      const sessions: string[] = [];
+      const error = await loadSdxlModel(storedSource(damaged, damagedManifest), async (name) => {
+        sessions.push(name);
+        return nodeSessionFactory(name, new Uint8Array(), []);
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoredChunkDamagedError);
+      expect(sessions).toEqual([]); // nothing reached the runtime
+      const message = (error as Error).message;
+      expect(message).toContain('Tiny (stored in this browser)');
+      expect(message).toContain(`${graph}: stored chunk 2 is missing or damaged`);
+      expect(message).toContain('press Load model to download that part again');
+      expect(toWorkerError(error).code).toBe('bad-model');
+
+      // The file is no longer complete: the model is not offered as stored any more ...
+      const status = await storedModelStatus(damaged, damagedManifest);
+      expect(status.missing).toEqual([graph]);
+      expect(await findStoredModel(damaged, 'tiny')).toBeNull();
+      // ... and the next download fetches exactly the dropped chunk.
+      server.requests.length = 0;
+      const again = await downloadModel(damagedManifest, {
+        store: damaged,
+        env: unlimitedStorageEnv,
+      }).done;
+      expect(again.fetchedFiles).toEqual([graph]);
+      expect(server.requests.map((r) => r.range)).toEqual([
+        `bytes=${2 * 256 * 1024}-${3 * 256 * 1024 - 1}`,
+      ]);
+      expect(
+        sameBytes(await storedSource(damaged, damagedManifest).readBytes(graph), files.get(graph)!),
+      ).toBe(true);
+    },
+    TIMEOUT_MS,
+  );
+
+  it('a missing chunk of external data (read as a Blob) is named and marks the file incomplete', async () => {
+    const data = 'unet/model.onnx_data';
+    await spoilChunk(data, 1, 'delete');
+    const source = storedSource(damaged, damagedManifest);
+    await expect(source.readBlob(data)).rejects.toThrow(
+      `${data}: stored chunk 1 is missing or cut short`,
+    );
+    expect((await storedModelStatus(damaged, damagedManifest)).missing).toEqual([data]);
+    await downloadModel(damagedManifest, { store: damaged, env: unlimitedStorageEnv }).done;
+    const blob = await storedSource(damaged, damagedManifest).readBlob(data);
+    expect(sameBytes(new Uint8Array(await blob.arrayBuffer()), files.get(data)!)).toBe(true);
+  });
 });

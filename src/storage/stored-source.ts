@@ -5,6 +5,7 @@
  */
 import type { ModelSource } from '../pipeline/model-loader.ts';
 import type { ChunkStore, StoredFile } from './chunk-store.ts';
+import { StoredChunkDamagedError } from './errors.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 
 /** ModelSource plus the Blob read that large external data needs (see the report's proposal). */
@@ -20,28 +21,38 @@ export class StoredFileMissingError extends Error {
   override name = 'StoredFileMissingError';
 }
 
-type ReadableStore = Pick<ChunkStore, 'readFileAsBlob' | 'storedFile'>;
+type ReadableStore = Pick<ChunkStore, 'readFileAsBlob' | 'readFileVerified' | 'storedFile'>;
 
 /** Reads the files of `manifest` from `store`; paths are the manifest's (standard layout). */
 export function storedSource(store: ReadableStore, manifest: Manifest): BlobModelSource {
   const listed = new Set(manifest.files.map((file) => file.path));
   const locate = (path: string) => `${manifest.displayName} (stored in this browser): ${path}`;
-  const readBlob = async (path: string): Promise<Blob> => {
+  const read = async <T>(path: string, how: (id: string, path: string) => Promise<T>) => {
     // Not listed is "absent" (optional tokenizer files are read that way), not corrupt.
     if (!listed.has(path))
       throw new StoredFileMissingError(`${locate(path)} is not part of the model`);
     try {
-      return await store.readFileAsBlob(manifest.id, path);
+      return await how(manifest.id, path);
     } catch (error) {
+      // A damaged chunk keeps its class (the store has dropped it; the message says what next).
+      if (error instanceof StoredChunkDamagedError) {
+        throw new StoredChunkDamagedError(
+          `${manifest.displayName} (stored in this browser): ${error.message}`,
+        );
+      }
       throw new StoredFileMissingError(`${locate(path)}: ${(error as Error).message}`);
     }
   };
+  // Blobs are checked for every chunk's presence and length; bytes read whole (graphs, tokenizer
+  // files) also for every chunk's CRC-32. Re-reading gigabytes of external data just to check
+  // it would double the load time: that is the download's job (verifyComplete).
+  const readBlob = (path: string) => read(path, (id, p) => store.readFileAsBlob(id, p));
+  const readBytes = (path: string) => read(path, (id, p) => store.readFileVerified(id, p));
   return {
     locate,
-    readText: async (path) => (await readBlob(path)).text(),
+    readText: async (path) => new TextDecoder().decode(await readBytes(path)),
     readBytes: async (path, onProgress) => {
-      const blob = await readBlob(path);
-      const bytes = new Uint8Array(await blob.arrayBuffer());
+      const bytes = await readBytes(path);
       onProgress?.(bytes.byteLength, bytes.byteLength);
       return bytes;
     },

@@ -92,6 +92,62 @@ describe('worker engine', () => {
     expect(events.at(-1)?.event).toMatchObject({ type: 'frame', id: 4 });
   });
 
+  it('answers every out-of-range setting with a bad-request error naming it', async () => {
+    const { engine, events } = harness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    await engine.idle();
+    const image = { width: 64, height: 128, pixels: new ArrayBuffer(64 * 128 * 4), version: 1 };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ params: { ...params, seed: -1 } }, 'seed must be an integer in 0..4294967295, got -1'],
+      [{ params: { ...params, seed: 2 ** 32 } }, 'got 4294967296'],
+      [{ params: { ...params, seed: 1.5 } }, 'seed must be an integer'],
+      [{ params: { ...params, steps: 0 } }, 'steps must be 1..4, got 0'],
+      [{ params: { ...params, steps: 5 } }, 'steps must be 1..4, got 5'],
+      [{ params: { ...params, steps: 1.5 } }, 'steps must be 1..4, got 1.5'],
+      [{ params: { ...params, width: 516 } }, 'width must be a multiple of 8 in 64..2048, got 516'],
+      [{ params: { ...params, height: 4096 } }, 'height must be a multiple of 8 in 64..2048'],
+      [{ params: { ...params, width: 0 } }, 'width must be a multiple of 8'],
+      [{ params: { ...params, strength: 0 }, image }, 'strength'],
+      [{ params: { ...params, strength: 1.5 }, image }, 'strength'],
+    ];
+    let id = 10;
+    for (const [request] of cases) {
+      engine.receive({ type: 'generate', id: id++, live: false, ...request });
+      await engine.idle();
+    }
+    const errors = events.flatMap((e) => (e.event.type === 'error' ? [e.event] : []));
+    expect(errors).toHaveLength(cases.length);
+    for (const [i, [, says]] of cases.entries()) {
+      expect(errors[i]).toMatchObject({ id: 10 + i, error: { code: 'bad-request' } });
+      expect(errors[i]?.error.message).toContain(says);
+    }
+    // Still working afterwards.
+    engine.receive({ type: 'generate', id: 99, params, live: false });
+    await engine.idle();
+    expect(events.at(-1)?.event).toMatchObject({ type: 'frame', id: 99 });
+  });
+
+  it('generates for empty, NUL-filled, emoji, right-to-left and 10,000-character prompts', async () => {
+    const { engine, events } = harness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    await engine.idle();
+    const prompts = [
+      '',
+      '\u0000\u0000',
+      '🐱‍👤 قطة \u202Eevil\u202C',
+      '<img src=x onerror=alert(1)>',
+      'x'.repeat(10_000),
+    ];
+    for (const [i, prompt] of prompts.entries()) {
+      engine.receive({ type: 'generate', id: 20 + i, params: { ...params, prompt }, live: false });
+      await engine.idle();
+    }
+    const answers = events.filter((e) => e.event.type === 'frame' || e.event.type === 'error');
+    expect(answers.map((e) => [e.event.type, 'id' in e.event ? e.event.id : null])).toEqual(
+      prompts.map((_, i) => ['frame', 20 + i]),
+    );
+  });
+
   it('releases the previous model when another is loaded', async () => {
     const { engine, released } = harness();
     engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });

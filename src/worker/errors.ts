@@ -1,6 +1,12 @@
 import type { WorkerError } from '../protocol/messages.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
-import { StorageQuotaError, WeightDownloadError, WeightFileError } from '../storage/errors.ts';
+import {
+  StorageQuotaError,
+  StoredChunkDamagedError,
+  WeightDownloadError,
+  WeightFileError,
+  WeightStoreUnavailableError,
+} from '../storage/errors.ts';
 import { StoredFileMissingError } from '../storage/stored-source.ts';
 import { DownloadError } from './fetch-source.ts';
 import { StorageUnavailableError } from './storage-service.ts';
@@ -25,7 +31,10 @@ export function toWorkerError(error: unknown): WorkerError {
   if (error instanceof WeightFileError || error instanceof StoredFileMissingError) {
     return { code: 'bad-model', message };
   }
-  if (error instanceof StorageUnavailableError) return { code: 'storage-unavailable', message };
+  if (error instanceof StorageUnavailableError || error instanceof WeightStoreUnavailableError) {
+    return { code: 'storage-unavailable', message };
+  }
+  if (error instanceof StoredChunkDamagedError) return { code: 'bad-model', message };
   if (error instanceof ModelFormatError) return { code: 'bad-model', message };
   if (error instanceof RangeError) return { code: 'bad-request', message };
   if (/requires f16|shader-f16/i.test(message)) return { code: 'no-shader-f16', message };

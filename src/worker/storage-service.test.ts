@@ -60,4 +60,23 @@ describe('storage service', () => {
       }),
     ]);
   });
+
+  it('treats an IndexedDB that refuses to open (a private window) as no storage', async () => {
+    // The factory exists but every open fails, as in browsers that disable IndexedDB there.
+    const refusing = {
+      open: () => {
+        throw new DOMException('The operation is insecure.', 'SecurityError');
+      },
+    } as unknown as IDBFactory;
+    const { storage, events } = service(
+      new ChunkStore({ dbName: 'svc-refused', indexedDB: refusing }),
+    );
+    await storage.handle({ type: 'plan-download', id: 4, baseUrl: 'https://models.example/m/' });
+    await storage.handle({ type: 'list-models', id: 0 });
+    for (const event of events) {
+      expect(event).toMatchObject({ type: 'error', error: { code: 'storage-unavailable' } });
+    }
+    expect(events).toHaveLength(2);
+    expect(JSON.stringify(events[0])).toContain('The operation is insecure.');
+  });
 });

@@ -155,7 +155,12 @@ export class StorageService {
         persisted: result.persisted,
       });
     } catch (error) {
-      if (!(error instanceof DownloadCancelledError) && !abort.signal.aborted) throw error;
+      if (!(error instanceof DownloadCancelledError) && !abort.signal.aborted) {
+        // The list then shows the model as incomplete beside the error (its chunks are kept).
+        this.active = null;
+        await this.list(id).catch(() => {});
+        throw error;
+      }
       this.host.post({ type: 'download-cancelled', id, modelId: manifest.id });
     } finally {
       this.active = null;

@@ -11,8 +11,10 @@ import {
   type Tensor,
 } from './schema.ts';
 
+export type DecodedModel = Model & { graph: Graph };
+
 /** Decodes an ONNX model, or throws an Error that says why the bytes are not one. */
-export function decodeModel(modelBytes: Uint8Array): Model & { graph: Graph } {
+export function decodeModel(modelBytes: Uint8Array): DecodedModel {
   if (modelBytes.length === 0) throw new Error('Not an ONNX model: the file is empty.');
   // Text is checked first: protobuf decoding of an HTML page can "succeed" with garbage.
   const text = recognizeText(modelBytes);
@@ -37,9 +39,10 @@ export function decodeModel(modelBytes: Uint8Array): Model & { graph: Graph } {
  * The external data files the model's tensors point to (`location` of tensors stored with
  * data_location EXTERNAL), distinct, in first-seen order. Empty when all weights are inline.
  */
-export function externalDataFiles(modelBytes: Uint8Array): string[] {
+export function externalDataFiles(modelBytes: Uint8Array | DecodedModel): string[] {
   const files = new Set<string>();
-  for (const tensor of allTensors(decodeModel(modelBytes).graph)) {
+  const model = modelBytes instanceof Uint8Array ? decodeModel(modelBytes) : modelBytes;
+  for (const tensor of allTensors(model.graph)) {
     if (tensor.dataLocation !== DataLocation.EXTERNAL) continue;
     const location = tensor.externalData?.find((entry) => entry.key === 'location')?.value;
     if (!location) {
@@ -61,6 +64,44 @@ export function operatorTypes(modelBytes: Uint8Array): string[] {
     ops.add(`${domain}:${node.opType ?? ''}`);
   }
   return [...ops];
+}
+
+/** One input a graph is fed at run time, as its file declares it. */
+export interface GraphInput {
+  name: string;
+  /** onnx.TensorProto.DataType, or null when the file does not say. */
+  elemType: number | null;
+  /** Each dimension: a number when fixed, its symbolic name, or null; null when no shape. */
+  dims: Array<number | string | null> | null;
+}
+
+/**
+ * The graph's run-time inputs with their declared types and shapes. Initializers that old
+ * exports also list as inputs (they have defaults) are left out.
+ */
+export function graphInputs(modelBytes: Uint8Array | DecodedModel): GraphInput[] {
+  const { graph } = modelBytes instanceof Uint8Array ? decodeModel(modelBytes) : modelBytes;
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  return (graph.input ?? [])
+    .filter((input) => !initializers.has(input.name))
+    .map((input) => {
+      const tensor = input.type?.tensorType;
+      const shape = tensor?.shape;
+      return {
+        name: input.name ?? '',
+        elemType: tensor?.elemType ?? null,
+        dims: shape
+          ? // protobufjs puts field defaults on the prototype: only own fields were in the file.
+            (shape.dim ?? []).map((d) =>
+              d.dimParam
+                ? d.dimParam
+                : Object.hasOwn(d, 'dimValue')
+                  ? int64ToNumber(d.dimValue)
+                  : null,
+            )
+          : null,
+      };
+    });
 }
 
 /** Initializers plus tensors held in node attributes (Constant nodes), which may be external. */

@@ -83,3 +83,20 @@ describe('CLIP tokenizer on the real vocabulary', () => {
     expect(tokenizer2.encode('   ').slice(0, 3)).toEqual([BOS, EOS, 0]);
   });
 });
+
+describe('CLIP tokenizer on hostile text', () => {
+  it('gives 77 valid ids for control characters, NUL, emoji, RTL text, entities and 10,000 characters', () => {
+    const piece =
+      '\u0000\u0007\u001b[31m 🐱‍👤👩🏽‍🚀 قطة على السجادة \u202Eevil\u202C שלום &#xD800; &#0; &#1114112; <b>bold</b> \uD83D ';
+    for (const text of ['', '\u0000', piece, piece.repeat(200).slice(0, 10_000)]) {
+      for (const t of [tokenizer, tokenizer2]) {
+        const ids = t.encode(text);
+        expect(ids).toHaveLength(CONTEXT_LENGTH);
+        expect(ids[0]).toBe(BOS);
+        expect(ids.every((id) => Number.isInteger(id) && id >= 0 && id < 49408)).toBe(true);
+      }
+    }
+    // Only the first 75 text tokens count: a long prompt is cut, not refused.
+    expect(tokenizer.encode('cat '.repeat(2500)).slice(1, 76)).toEqual(Array(75).fill(2368));
+  });
+});

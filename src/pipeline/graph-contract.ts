@@ -1,0 +1,94 @@
+/**
+ * What each graph of an SDXL export must take as input, checked on the graph file's bytes before
+ * its session is created: a graph that is not the one the pipeline expects (a UNet without
+ * `timestep`, a text encoder for another sequence length, a graph from another model) is refused
+ * with a message naming the file and the problem, instead of failing later inside the runtime
+ * with a message about tensors. Only what every known export agrees on is required: names, ranks
+ * and the fixed sizes of SDXL (77 tokens, 2048 + 1280 conditioning features, 6 time ids, 4 latent
+ * channels); batch, height and width may be symbolic, and the timestep's shape differs between
+ * exports (scalar, [1], [batch]).
+ */
+import type { GraphName } from './model-layout.ts';
+import type { GraphInput } from './onnx/inspect.ts';
+import { TensorDataType } from './onnx/schema.ts';
+import { ModelFormatError } from './tensors.ts';
+
+interface InputRule {
+  name: string;
+  /** Accepted element types (any when absent). */
+  types?: readonly number[];
+  rank?: number;
+  /** Axis -> size, where the file fixes that axis. */
+  sizes?: Record<number, number>;
+  /** Accept a graph whose only input has another name (VAE exports differ in naming). */
+  anyNameIfSingle?: boolean;
+}
+
+const FLOATS = [TensorDataType.FLOAT, TensorDataType.FLOAT16] as const;
+const IDS = [TensorDataType.INT32, TensorDataType.INT64] as const;
+const TOKEN_IDS: InputRule = { name: 'input_ids', types: IDS, rank: 2, sizes: { 1: 77 } };
+
+const CONTRACTS: Record<GraphName, readonly InputRule[]> = {
+  textEncoder: [TOKEN_IDS],
+  textEncoder2: [TOKEN_IDS],
+  unet: [
+    { name: 'sample', types: FLOATS, rank: 4, sizes: { 1: 4 } },
+    { name: 'timestep' },
+    { name: 'encoder_hidden_states', types: FLOATS, rank: 3, sizes: { 1: 77, 2: 2048 } },
+    { name: 'text_embeds', types: FLOATS, rank: 2, sizes: { 1: 1280 } },
+    { name: 'time_ids', types: FLOATS, rank: 2, sizes: { 1: 6 } },
+  ],
+  vaeDecoder: [
+    { name: 'latent_sample', types: FLOATS, rank: 4, sizes: { 1: 4 }, anyNameIfSingle: true },
+  ],
+  vaeEncoder: [{ name: 'sample', types: FLOATS, rank: 4, sizes: { 1: 3 }, anyNameIfSingle: true }],
+};
+
+const TYPE_NAMES: Record<number, string> = {
+  [TensorDataType.FLOAT]: 'float32',
+  [TensorDataType.FLOAT16]: 'float16',
+  [TensorDataType.INT32]: 'int32',
+  [TensorDataType.INT64]: 'int64',
+};
+const typeName = (type: number) => TYPE_NAMES[type] ?? `type ${type}`;
+const shapeText = (dims: ReadonlyArray<number | string | null>) =>
+  `[${dims.map((d) => d ?? '?').join(', ')}]`;
+
+/** Throws a ModelFormatError naming `file` when `inputs` break the graph's contract. */
+export function checkGraphInputs(graph: GraphName, file: string, inputs: GraphInput[]): void {
+  const names = inputs.map((i) => i.name);
+  const listed = names.length > 0 ? names.join(', ') : 'none';
+  for (const rule of CONTRACTS[graph]) {
+    let input = inputs.find((i) => i.name === rule.name);
+    if (!input && rule.anyNameIfSingle && inputs.length === 1) input = inputs[0];
+    if (!input) {
+      throw new ModelFormatError(
+        `${file} has no input "${rule.name}" (its inputs: ${listed}): it is not the ${graph} of an SDXL export`,
+      );
+    }
+    const { elemType, dims } = input;
+    if (rule.types && elemType !== null && !rule.types.includes(elemType)) {
+      throw new ModelFormatError(
+        `${file}: input "${input.name}" is ${typeName(elemType)}, expected ${rule.types.map(typeName).join(' or ')}`,
+      );
+    }
+    if (dims === null) continue; // no declared shape: the session will say
+    const expected = () =>
+      shapeText(
+        Array.from({ length: rule.rank ?? dims.length }, (_, axis) => rule.sizes?.[axis] ?? '*'),
+      );
+    if (rule.rank !== undefined && dims.length !== rule.rank) {
+      throw new ModelFormatError(
+        `${file}: input "${input.name}" has shape ${shapeText(dims)}, expected ${expected()}`,
+      );
+    }
+    for (const [axis, size] of Object.entries(rule.sizes ?? {})) {
+      const dim = dims[Number(axis)];
+      if (typeof dim === 'number' && dim !== size) {
+        throw new ModelFormatError(
+          `${file}: input "${input.name}" has shape ${shapeText(dims)}, expected ${expected()}`,
+        );
+      }
+    }
+  }
+}
