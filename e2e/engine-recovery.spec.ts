@@ -9,7 +9,7 @@ import { MODEL_SERVER, appWorker, generateImage } from './support/app.ts';
 import { pixelDiff } from './support/reference.ts';
 
 const MODEL_URL = `${MODEL_SERVER}/tiny-fp32/`;
-const IMAGE = { prompt: 'a lighthouse in a storm', seed: 11, steps: 1 };
+const IMAGE = { prompt: 'a lighthouse in a storm', seed: 11, steps: 1, timeoutMs: 180_000 };
 
 /** GET requests for weight files since the last reset of the model server's log. */
 async function weightRequests(page: Page): Promise<number> {
@@ -72,6 +72,7 @@ function inWorker(worker: Worker, code: () => void): void {
 test('a lost GPU device: a fresh worker reloads the model from storage and generates again', async ({
   page,
 }) => {
+  test.setTimeout(600_000);
   await openAndStore(page, captureGpuDevices);
   const before = await generateImage(page, IMAGE);
   expect(before.backend).toBe('webgpu');
@@ -94,7 +95,7 @@ test('a lost GPU device: a fresh worker reloads the model from storage and gener
 });
 
 test('a crashed, closed or hung worker is replaced and the next image works', async ({ page }) => {
-  test.setTimeout(360_000);
+  test.setTimeout(600_000);
   await openAndStore(page);
   const before = await generateImage(page, IMAGE);
 

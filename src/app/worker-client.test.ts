@@ -210,7 +210,17 @@ describe('worker client', () => {
       error: { code: 'device-lost', message: 'The GPU device was lost (reason unknown).' },
     });
     expect(u.workers).toHaveLength(2);
-    expect(u.store.getState().restartNotice).toMatchObject({ reason: 'device-lost' });
+    expect(u.store.getState().restartNotice).toMatchObject({
+      reason: 'device-lost',
+      reloading: true,
+    });
+    // A second failure before the fresh worker is ready still reloads the model after it.
+    u.current().emit('error', { message: 'early crash' });
+    expect(u.workers).toHaveLength(3);
+    u.current().message(ready);
+    expect(u.current().posted.find((r) => r.type === 'load-model')).toMatchObject({
+      baseUrl: base,
+    });
     expect(u.store.getState().error).toBeNull();
   });
 

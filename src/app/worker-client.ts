@@ -119,11 +119,13 @@ export function superviseEngine(
       }
       const event = ev.data;
       if (event.type === 'pong') return;
+      if (event.type === 'error' && event.id === null && event.error.code === 'device-lost') {
+        // Not an error to show: the restart notice says what happened and what comes next.
+        restart('device-lost', event.error.message);
+        return;
+      }
       if (event.type === 'ready') ready = everReady = true;
       sink().handleWorkerEvent(event);
-      if (event.type === 'error' && event.id === null && event.error.code === 'device-lost') {
-        restart('device-lost', event.error.message);
-      }
     });
     current.addEventListener('messageerror', () => {
       if (live()) sink().workerFailed('A message from the engine could not be deserialized.');

@@ -685,7 +685,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
       engineRestarted: (reason, message) => {
         const s = get();
         if (s.fatal) return;
-        reloadAfterRestart = s.load?.baseUrl ?? s.model?.baseUrl ?? null;
+        // A second failure before the fresh worker was ready keeps the reload it was waiting for.
+        reloadAfterRestart = s.load?.baseUrl ?? s.model?.baseUrl ?? reloadAfterRestart;
         requestedAt.clear();
         set({
           workerReady: false,
