@@ -16,6 +16,9 @@ export async function probeCapabilities(): Promise<Capabilities> {
       shaderF16: adapter.features.has('shader-f16'),
       adapter: name,
       maxBufferSize: adapter.limits.maxBufferSize,
+      vendor: info.vendor,
+      architecture: info.architecture,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     };
   } catch {
     return { webgpu: false, shaderF16: false, adapter: null, maxBufferSize: null };
