@@ -39,9 +39,12 @@ export interface HistoryActions {
 export type HistoryState = HistoryData & HistoryActions;
 export type HistoryStateStore = StoreApi<HistoryState>;
 
-/** The model's short name: a hosted build's id when the URL is one, else the folder name. */
+/**
+ * The model's short name: a hosted build's id when the URL is one, else the folder name (a
+ * stored custom model's id is a hash, which says nothing to a reader of the PNG).
+ */
 export function modelNameFor(app: AppState, baseUrl: string): string {
-  const known = [...app.hostedModels, ...app.storedModels].find((m) => m.baseUrl === baseUrl);
+  const known = app.hostedModels.find((m) => m.baseUrl === baseUrl);
   return known?.modelId ?? modelNameFromLocation(baseUrl);
 }
 
