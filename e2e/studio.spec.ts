@@ -101,6 +101,16 @@ test('main screen at desktop and phone widths: screenshots, no serious axe findi
   await openWithModel(page, 'tiny-fp32', 'webgpu');
   await generateImage(page, { prompt: 'a red fox in the snow', seed: 7, steps: 1 });
   await expect(page.getByTestId('history-item')).toHaveCount(1);
+
+  // Copy puts an image/png on the clipboard (headless Chromium allows it once granted).
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByTestId('copy-image').click();
+  await expect(page.getByTestId('image-action-message')).toContainText('copied');
+  const clipboardTypes = await page.evaluate(async () =>
+    (await navigator.clipboard.read()).flatMap((item) => [...item.types]),
+  );
+  expect(clipboardTypes).toContain('image/png');
+
   await page.getByTestId('capability-panel').locator('summary').click();
   await expect(page.getByTestId('capability-panel')).toContainText('shader-f16');
 

@@ -15,8 +15,11 @@ interface StorageFigures {
   free: number;
 }
 
-/** The browser's storage estimate for this site (all of it: models, history, app cache). */
-function useStorageEstimate(): StorageFigures | null {
+/**
+ * The browser's storage estimate for this site (all of it: models, history, app cache), asked
+ * again whenever `changed` changes (a model stored or deleted).
+ */
+function useStorageEstimate(changed: unknown): StorageFigures | null {
   const [figures, setFigures] = useState<StorageFigures | null>(null);
   useEffect(() => {
     let alive = true;
@@ -31,7 +34,7 @@ function useStorageEstimate(): StorageFigures | null {
     return () => {
       alive = false;
     };
-  }, []);
+  }, [changed]);
   return figures;
 }
 
@@ -44,7 +47,8 @@ export function CapabilityPanel() {
   const caps = useAppStore((s) => s.capabilities);
   const hosted = useAppStore((s) => s.hostedModels);
   const workerFree = useAppStore((s) => s.storageFreeBytes);
-  const estimate = useStorageEstimate();
+  const modelBytes = useAppStore((s) => s.storageUsedBytes);
+  const estimate = useStorageEstimate(modelBytes);
   const free = estimate?.free ?? workerFree;
   const recommended = recommendHostedModel(hosted, caps);
   const bytes = (n: number | null | undefined) => (n ? formatBytes(n) : 'unknown');
