@@ -1,4 +1,4 @@
-import { useId, useState, type KeyboardEvent } from 'react';
+import { useId, useState } from 'react';
 import { useAppStore } from '../state/react';
 import { canGenerate } from '../state/store';
 import { imageToImageBlocker } from '../state/input-image';
@@ -19,18 +19,8 @@ export function GenerateControls() {
   const setSteps = useAppStore((s) => s.setSteps);
   const setSize = useAppStore((s) => s.setSize);
   const generate = useAppStore((s) => s.generate);
-  const cancel = useAppStore((s) => s.cancel);
   const live = useAppStore((s) => s.live);
   const setLive = useAppStore((s) => s.setLive);
-
-  const onPromptKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-      e.preventDefault();
-      generate();
-    } else if (e.key === 'Escape') {
-      cancel();
-    }
-  };
 
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
@@ -46,12 +36,12 @@ export function GenerateControls() {
           value={prompt}
           placeholder="A cinematic photo of a red fox in fresh snow, golden hour"
           onChange={(e) => setPrompt(e.target.value)}
-          onKeyDown={onPromptKeyDown}
           aria-describedby={`${id}-prompt-hint`}
         />
         <p id={`${id}-prompt-hint`} className="hint">
           {live ? 'Live: the picture follows as you type. ' : ''}
-          <kbd>Ctrl</kbd>/<kbd>⌘</kbd> + <kbd>Enter</kbd> generates, <kbd>Esc</kbd> stops.
+          <kbd>Ctrl</kbd>/<kbd>⌘</kbd> + <kbd>Enter</kbd> generates, <kbd>Esc</kbd> stops (anywhere
+          on the page).
         </p>
       </div>
 
@@ -109,7 +99,10 @@ export function GenerateControls() {
       >
         Generate
       </button>
-      <p className="note">SDXL Turbo runs without guidance, so there is no negative prompt.</p>
+      <p className="note">
+        SDXL Turbo runs without guidance, so there is no negative prompt. It was distilled to work
+        without classifier-free guidance, so there is no guidance (CFG) slider either.
+      </p>
     </section>
   );
 }
@@ -123,6 +116,8 @@ function SeedField() {
   const seed = useAppStore((s) => s.seed);
   const setSeed = useAppStore((s) => s.setSeed);
   const rerollSeed = useAppStore((s) => s.rerollSeed);
+  const locked = useAppStore((s) => s.seedLocked);
+  const setLocked = useAppStore((s) => s.setSeedLocked);
   const [draft, setDraft] = useState<string | null>(null);
 
   return (
@@ -151,6 +146,19 @@ function SeedField() {
           onClick={rerollSeed}
         >
           🎲 Re-roll
+        </button>
+        <button
+          type="button"
+          data-testid="seed-lock"
+          aria-pressed={locked}
+          title={
+            locked
+              ? 'Locked: Generate keeps this seed (same settings, same image). Press to unlock.'
+              : 'Unlocked: every Generate picks a new seed. Press to lock.'
+          }
+          onClick={() => setLocked(!locked)}
+        >
+          {locked ? '🔒' : '🔓'} Lock seed
         </button>
       </div>
     </div>

@@ -1,9 +1,7 @@
 import { useAppStore } from '../state/react';
 import { canLoad } from '../state/store';
+import { recommendHostedModel } from '../state/model-fit';
 import { formatBytes } from './format';
-
-/** 2 GiB: below this a GPU's largest buffer is unlikely to hold the fp16 UNet's big layers. */
-const LARGE_BUFFER = 2 * 1024 ** 3;
 
 /**
  * The SDXL Turbo builds the app knows on public hosts, with their size and a recommendation
@@ -17,8 +15,8 @@ export function HostedModels() {
   const setModelUrl = useAppStore((s) => s.setModelUrl);
   const loadModel = useAppStore((s) => s.loadModel);
   if (hosted.length === 0) return null;
-  const bigGpu = !!caps?.shaderF16 && (caps.maxBufferSize ?? 0) >= LARGE_BUFFER;
-  const recommended = hosted.find((m) => (bigGpu ? /fp16/ : /q4f16/).test(m.modelId));
+  // The same rule as the capability panel's fit estimate (src/state/model-fit.ts).
+  const recommended = recommendHostedModel(hosted, caps);
   return (
     <div className="hosted-models" data-testid="hosted-models">
       <h3 className="panel-subtitle">Or pick a hosted build</h3>

@@ -1,8 +1,10 @@
-import { useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { StageTimings } from '../protocol/messages';
-import { useAppStore } from '../state/react';
+import { useAppStore, useHistory, useOptionalHistoryStore } from '../state/react';
 import type { Frame } from '../state/store';
 import { backendLabel, formatMs } from './format';
+import { ImageActions } from './ImageActions';
+import { usePngUrl } from './object-url';
 
 /** Paints RGBA8 pixels 1:1 and tags the canvas so tests can wait for a given frame. */
 export function paintFrame(canvas: HTMLCanvasElement, frame: Frame): void {
@@ -24,6 +26,7 @@ export function OutputPanel() {
   const reportError = useAppStore((s) => s.reportError);
   const frame = useAppStore((s) => s.frame);
   const generating = useAppStore((s) => s.status === 'generating');
+  const history = useOptionalHistoryStore();
 
   useLayoutEffect(() => {
     const canvas = canvasRef.current;
@@ -36,22 +39,9 @@ export function OutputPanel() {
     }
   }, [frame, reportError]);
 
-  const download = () => {
-    const canvas = canvasRef.current;
-    if (!canvas || !frame) return;
-    canvas.toBlob((blob) => {
-      if (!blob) return;
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `sdxl-turbo-${frame.params.seed}-${frame.params.steps}step.png`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    }, 'image/png');
-  };
-
   return (
     <section className="output" aria-label="Generated image">
+      {history && <ShownHistoryImage />}
       <div className={frame ? 'canvas-frame' : 'canvas-frame empty'}>
         <canvas
           ref={canvasRef}
@@ -71,6 +61,7 @@ export function OutputPanel() {
           </div>
         )}
       </div>
+      {history && <ImageActionsWhenShown hasFrame={frame !== null} />}
       {frame && (
         <div className="frame-meta">
           <Timings
@@ -79,9 +70,6 @@ export function OutputPanel() {
             backendId={frame.backend}
             latencyMs={frame.latencyMs}
           />
-          <button type="button" className="secondary" data-testid="download" onClick={download}>
-            Download PNG
-          </button>
         </div>
       )}
     </section>
@@ -157,5 +145,56 @@ function LiveStats() {
       {stats.requested} requested · {stats.started} generated · {stats.superseded} skipped as
       superseded
     </p>
+  );
+}
+
+/** The actions need an image: the frame, or a history item restored before any frame. */
+function ImageActionsWhenShown({ hasFrame }: { hasFrame: boolean }) {
+  const shown = useHistory((s) => s.shownId !== null);
+  return hasFrame || shown ? <ImageActions /> : null;
+}
+
+/**
+ * A history item the user restored, shown above the live canvas until the next frame arrives
+ * (the canvas keeps the newest frame underneath, so tests and Use as input still see it).
+ */
+function ShownHistoryImage() {
+  const shownId = useHistory((s) => s.shownId);
+  const entry = useHistory((s) => s.items.find((i) => i.entry.id === s.shownId)?.entry);
+  const itemPng = useHistory((s) => s.itemPng);
+  const showFrame = useHistory((s) => s.showFrame);
+  const [png, setPng] = useState<{ id: string; bytes: Uint8Array } | null>(null);
+  useEffect(() => {
+    if (shownId === null) return;
+    let alive = true;
+    void itemPng(shownId).then((bytes) => {
+      if (alive && bytes) setPng({ id: shownId, bytes });
+    });
+    return () => {
+      alive = false;
+    };
+  }, [shownId, itemPng]);
+  const url = usePngUrl(png?.id === shownId ? png.bytes : undefined);
+  if (shownId === null || !entry) return null;
+  return (
+    <figure className="history-shown" data-testid="history-shown" data-id={shownId}>
+      {url && (
+        <img
+          src={url}
+          width={entry.width}
+          height={entry.height}
+          alt={`From the history: ${entry.prompt}`}
+          data-testid="history-image"
+        />
+      )}
+      <figcaption className="hint">
+        From the history, {new Date(entry.createdAt).toLocaleString()}: seed {entry.seed},{' '}
+        {entry.steps} step{entry.steps > 1 ? 's' : ''}, {entry.width}×{entry.height}, model{' '}
+        {entry.model}.{' '}
+        <button type="button" className="link" onClick={showFrame}>
+          Back to the latest image
+        </button>
+      </figcaption>
+    </figure>
   );
 }

@@ -7,13 +7,15 @@
  *       [--image INPUT.png --strength S]    (image-to-image)
  */
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encode as encodePng } from 'fast-png';
 import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
 import { TextToImagePipeline, type InitImage } from '../pipeline/text-to-image.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/image-to-image.ts';
 import { directorySource, nodeSessionFactory } from './node-model.ts';
 import { readPngImage } from './png-image.ts';
+import { encodePngWithParameters } from '../pipeline/png-export.ts';
+import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
 
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
@@ -98,13 +100,12 @@ async function generate(args: string[]): Promise<void> {
   const loadMs = performance.now() - loadStart;
   try {
     const image = await new TextToImagePipeline(model).generate(params, {}, init);
-    const png = encodePng({
-      width: image.width,
-      height: image.height,
-      data: image.pixels,
-      channels: 4,
-      depth: 8,
-    });
+    // The same text chunks as the app's Download PNG (prompt, seed, steps, size, model).
+    const modelDir = resolve(values.model);
+    const png = encodePngWithParameters(
+      { width: image.width, height: image.height, data: image.pixels },
+      { ...params, model: modelNameFromLocation(modelDir), modelUrl: values.model },
+    );
     await writeFile(values.out, png);
     process.stdout.write(
       `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decode } from 'fast-png';
+import { readParametersChunk } from '../pipeline/png-parameters';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeModelSet } from '../../scripts/test-model/write-model-set.ts';
 import { loadSdxlModel, type LoadedModel } from '../pipeline/model-loader.ts';
@@ -130,6 +131,19 @@ describe('the cli command', () => {
     expect([png.width, png.height, png.channels]).toEqual([256, 256, 4]);
     const expected = await image('fp32');
     expect(meanAbsDiff(new Uint8ClampedArray(png.data), expected.pixels)).toBe(0);
+    // The same text chunks as the app's export: A1111 "parameters" and the JSON copy.
+    expect(png.text['parameters']).toBe(
+      `a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Size: 256x256, Model: ${path.basename(dirs.fp32)}`,
+    );
+    expect(readParametersChunk(png.text)).toEqual({
+      prompt: 'a photo of a cat',
+      seed: 42,
+      steps: 2,
+      width: 256,
+      height: 256,
+      model: path.basename(dirs.fp32),
+      modelUrl: dirs.fp32,
+    });
   }, 60_000);
 
   it('rejects bad arguments with a message and a non-zero exit', () => {

@@ -27,7 +27,10 @@ export interface Capabilities {
   /** Adapter vendor/architecture when WebGPU is present. */
   adapter: string | null;
   maxBufferSize: number | null;
-  /** The largest buffer a shader may bind as storage; absent from older workers. */
+  /** The adapter's own words (GPUAdapterInfo), '' when the browser hides them. Optional: older workers omit them. */
+  vendor?: string;
+  architecture?: string;
+  /** Largest storage buffer one shader binding may see: bounds the largest weight tensor. */
   maxStorageBufferBindingSize?: number | null;
 }
 

@@ -8,16 +8,31 @@ import type { BackendChoice } from '../protocol/messages';
 export const STEP_CHOICES = [1, 2, 3, 4] as const;
 export const DEFAULT_STEPS = 1;
 
+/**
+ * Output sizes, all multiples of 64 (the VAE downsamples by 8 and the UNet by another 8).
+ * SDXL Turbo was trained at 512×512; it stays coherent up to about 768 on a side, and every
+ * extra pixel costs UNet and VAE time and GPU memory, so nothing larger is offered.
+ */
 export const SIZE_CHOICES = {
-  '512x512': { width: 512, height: 512, label: '512×512' },
-  '512x768': { width: 512, height: 768, label: '512×768' },
-  '768x512': { width: 768, height: 512, label: '768×512' },
+  '512x512': { width: 512, height: 512, label: '512×512 (native)' },
+  '512x768': { width: 512, height: 768, label: '512×768 (portrait)' },
+  '768x512': { width: 768, height: 512, label: '768×512 (landscape)' },
+  '576x448': { width: 576, height: 448, label: '576×448 (4:3-ish)' },
+  '448x576': { width: 448, height: 576, label: '448×576 (3:4-ish)' },
+  '640x640': { width: 640, height: 640, label: '640×640' },
+  '768x768': { width: 768, height: 768, label: '768×768 (slow)' },
 } as const;
 export type SizeKey = keyof typeof SIZE_CHOICES;
 export const DEFAULT_SIZE: SizeKey = '512x512';
 
 export function isSizeKey(value: string): value is SizeKey {
   return Object.hasOwn(SIZE_CHOICES, value);
+}
+
+/** The preset for a width and height (e.g. from a history item); null when none matches. */
+export function sizeKeyOf(width: number, height: number): SizeKey | null {
+  const key = `${width}x${height}`;
+  return isSizeKey(key) ? key : null;
 }
 
 export const BACKEND_CHOICES: readonly { value: BackendChoice; label: string }[] = [

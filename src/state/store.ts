@@ -38,6 +38,7 @@ import {
   isBackendChoice,
   isSizeKey,
   resolveModelBaseUrl,
+  sizeKeyOf,
   type InitialSettings,
   type SizeKey,
 } from './settings';
@@ -132,6 +133,8 @@ export interface AppData {
   backendChoice: BackendChoice;
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
+  /** Unlocked: every Generate click first picks a new random seed. Live edits never do. */
+  seedLocked: boolean;
   /** Image-to-image: the input image (null: text-to-image) and how much of it is redone. */
   inputImage: InputImageState | null;
   strength: number;
@@ -175,6 +178,12 @@ export interface AppActions {
   /** Returns false (and keeps the old seed) when the input is not a number. */
   setSeed(input: string | number): boolean;
   rerollSeed(): void;
+  setSeedLocked(locked: boolean): void;
+  /**
+   * Puts a past image's settings back into the controls as one edit (live mode asks for one
+   * image, not one per field). A size without a preset keeps the current size.
+   */
+  restoreSettings(settings: RestorableSettings): void;
   setSize(size: string): void;
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
@@ -216,6 +225,16 @@ export interface AppActions {
   /** What the worker is busy with, for the page's watchdog (a wasm run blocks its thread). */
   engineActivity(): EngineActivity;
   dismissRestartNotice(): void;
+}
+
+/** What the gallery can put back into the controls. */
+export interface RestorableSettings {
+  prompt: string;
+  seed: number;
+  steps: number;
+  width: number;
+  height: number;
+  strength?: number;
 }
 
 export type AppState = AppData & AppActions;
@@ -532,6 +551,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
       live: true,
+      seedLocked: true,
       inputImage: null,
       strength: DEFAULT_STRENGTH,
       capabilities: null,
@@ -566,6 +586,25 @@ export function createAppStore(deps: StoreDeps): AppStore {
         return true;
       },
       rerollSeed: () => edit({ seed: nextSeed() }),
+      setSeedLocked: (seedLocked) => set({ seedLocked }),
+      restoreSettings: (r) => {
+        const seed = parseSeed(r.seed);
+        const patch: Partial<AppData> = {
+          prompt: r.prompt,
+          steps: Math.min(4, Math.max(1, Math.round(r.steps))),
+          ...(seed !== null ? { seed } : {}),
+        };
+        const size = sizeOf(get().size);
+        const key = sizeKeyOf(r.width, r.height);
+        if (key !== null && (size.width !== r.width || size.height !== r.height)) {
+          const { inputImage } = get();
+          patch.size = key;
+          patch.inputImage = inputImage && refitInputImage(inputImage, r.width, r.height);
+        }
+        const strength = r.strength === undefined ? null : normalizeStrength(r.strength);
+        if (strength !== null) patch.strength = strength;
+        edit(patch);
+      },
       setSize: (size) => {
         if (!isSizeKey(size)) return;
         const { inputImage } = get();
@@ -663,7 +702,11 @@ export function createAppStore(deps: StoreDeps): AppStore {
         deps.port.post({ type: 'delete-model', id: 0, modelId });
       },
 
-      generate: () => requestGeneration(false),
+      generate: () => {
+        // Unlocked seed: each click is a new picture (set before the request reads it).
+        if (!get().seedLocked && canGenerate(get())) set({ seed: nextSeed() });
+        return requestGeneration(false);
+      },
 
       cancel: () => {
         if (get().generatingId === null) return;

@@ -16,6 +16,8 @@ export async function probeCapabilities(): Promise<Capabilities> {
       shaderF16: adapter.features.has('shader-f16'),
       adapter: name,
       maxBufferSize: adapter.limits.maxBufferSize,
+      vendor: info.vendor,
+      architecture: info.architecture,
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     };
   } catch {
