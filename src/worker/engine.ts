@@ -148,6 +148,7 @@ export class Engine {
     if (this.current) {
       const previous = this.current;
       this.current = null;
+      previous.pipeline.dispose();
       await previous.model.release();
     }
     const loaded = await this.host.loadModel(baseUrl, backend, (file, loadedBytes, totalBytes) =>
