@@ -487,7 +487,6 @@ export class TextToImagePipeline {
       dims: [1],
       data: Float32Array.of(v),
     });
-    let zeros: Float32Array | null = null;
     const unetSteps: number[] = [];
     try {
       for (let i = 0; i < plan.timesteps.length; i++) {
@@ -513,7 +512,11 @@ export class TextToImagePipeline {
         }
         const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
         // The host path draws noise only when sigma_up > 0; so does this one (same sequence).
-        const stepNoise = sigmaUp > 0 ? noise.sample(count) : (zeros ??= new Float32Array(count));
+        // Without noise (the last step) a single broadcast 0 is uploaded instead of a tensor.
+        const stepNoise: SessionTensor =
+          sigmaUp > 0
+            ? { type: 'float32', dims, data: noise.sample(count) }
+            : { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) };
         const outScale = last ? 1 / VAE_SCALING_FACTOR : modelInputScale(sigmaNext);
         const step = last ? helpers.stepToVae : helpers.stepToUnet;
         const names = last ? ['scaled'] : ['latents', 'scaled'];
@@ -524,7 +527,7 @@ export class TextToImagePipeline {
             {
               x,
               eps,
-              noise: { type: 'float32', dims, data: stepNoise },
+              noise: stepNoise,
               dt: scalar(dt),
               sigma_up: scalar(sigmaUp),
               out_scale: scalar(outScale),

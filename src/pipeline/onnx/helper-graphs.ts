@@ -119,7 +119,8 @@ export function eulerStepGraph(epsDtype: FloatDtype, scaledDtype: FloatDtype): U
     input: [
       value('x', f32, latentDims),
       value('eps', elem(epsDtype), latentDims),
-      value('noise', f32, latentDims),
+      // [1, 1, 1, 1] (a broadcast 0) when the step adds no noise.
+      value('noise', f32, ['noise_batch', 'noise_channels', 'noise_height', 'noise_width']),
       value('dt', f32, [1]),
       value('sigma_up', f32, [1]),
       value('out_scale', f32, [1]),
