@@ -5,6 +5,8 @@
  *   npm run bench                      # all
  *   npm run bench -- --only live       # live typing pacing (issue 4)
  *   npm run bench -- --only storage [--size-mb 1024] [--chunk-mb 16]   # weight storage (issue 3)
+ *   npm run bench -- --only pipeline [--model-dir DIR] [--images 5] [--steps 1] [--size 512]
+ *                                    # WebGPU pipeline vs bare session.run (issue 8)
  */
 import path from 'node:path';
 import { benchLiveTyping, printLiveTyping } from './live-typing.ts';
@@ -22,4 +24,9 @@ if (only === undefined || only === 'live') {
 }
 if (only === undefined || only === 'storage') {
   await import('./storage.ts');
+}
+if (only === undefined || only === 'pipeline') {
+  // Each benchmark reads its own options; run alone, it gets all of them.
+  if (only === undefined) process.argv = process.argv.slice(0, 2);
+  await import('./pipeline.ts');
 }

@@ -27,16 +27,24 @@ export function OutputPanel() {
   const frame = useAppStore((s) => s.frame);
   const generating = useAppStore((s) => s.status === 'generating');
   const history = useOptionalHistoryStore();
+  // Painting happens here on the page, after the worker's timings were taken.
+  const [paint, setPaint] = useState<{ id: number; ms: number } | null>(null);
 
   useLayoutEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !frame) return;
+    const started = performance.now();
     try {
       paintFrame(canvas, frame);
     } catch (err) {
       const message = `Could not paint frame ${frame.id}: ${String(err)}`;
       reportError({ code: 'internal', message, requestId: frame.id });
     }
+    // Paint: putImageData until the next animation frame (the picture is on screen then).
+    const raf = requestAnimationFrame(() =>
+      setPaint({ id: frame.id, ms: performance.now() - started }),
+    );
+    return () => cancelAnimationFrame(raf);
   }, [frame, reportError]);
 
   return (
@@ -69,6 +77,7 @@ export function OutputPanel() {
             backend={backendLabel(frame.backend)}
             backendId={frame.backend}
             latencyMs={frame.latencyMs}
+            paintMs={paint?.id === frame.id ? paint.ms : null}
           />
         </div>
       )}
@@ -81,11 +90,13 @@ function Timings({
   backend,
   backendId,
   latencyMs,
+  paintMs,
 }: {
   timings: StageTimings;
   backend: string;
   backendId: string;
   latencyMs: number | null;
+  paintMs: number | null;
 }) {
   const rows: [string, number | string][] = [
     ['Tokenize', timings.tokenize],
@@ -100,7 +111,12 @@ function Timings({
       : []),
     ...timings.unetSteps.map((ms, i): [string, number] => [`UNet step ${i + 1}`, ms]),
     ['VAE decode', timings.vaeDecode],
+    // GPU-resident runs: the wait for the final pixels (GPU work still queued ends here).
+    ...(timings.readback !== undefined
+      ? [['GPU readback', timings.readback] as [string, number]]
+      : []),
     ['To pixels', timings.toPixels],
+    ...(paintMs !== null ? [['Paint', paintMs] as [string, number]] : []),
   ];
   return (
     <div className="timings" data-testid="timings" data-backend={backendId}>

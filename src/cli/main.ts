@@ -10,7 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
-import { TextToImagePipeline, type InitImage } from '../pipeline/text-to-image.ts';
+import {
+  TextToImagePipeline,
+  type InitImage,
+  type StageTimings,
+} from '../pipeline/text-to-image.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/image-to-image.ts';
 import { directorySource, nodeSessionFactory } from './node-model.ts';
 import { readPngImage } from './png-image.ts';
@@ -110,9 +114,26 @@ async function generate(args: string[]): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
     );
+    // The same stages the app shows under the image, for a person reading the terminal.
+    process.stderr.write(`${stageLine(image.timings)}\n`);
   } finally {
     await model.release();
   }
+}
+
+function stageLine(t: StageTimings): string {
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const parts = [
+    `tokenize ${ms(t.tokenize)}`,
+    `text encoders ${t.promptCached ? 'cached' : ms(t.textEncoders)}`,
+    ...(t.vaeEncode !== undefined ? [`vae encode ${ms(t.vaeEncode)}`] : []),
+    ...t.unetSteps.map((v, i) => `unet step ${i + 1} ${ms(v)}`),
+    `vae decode ${ms(t.vaeDecode)}`,
+    ...(t.readback !== undefined ? [`readback ${ms(t.readback)}`] : []),
+    `to pixels ${ms(t.toPixels)}`,
+    `total ${ms(t.total)}`,
+  ];
+  return `stages: ${parts.join(' · ')}`;
 }
 
 async function main(): Promise<void> {

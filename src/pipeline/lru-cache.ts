@@ -2,7 +2,11 @@
 export class LruCache<K, V> {
   private readonly entries = new Map<K, V>();
 
-  constructor(private readonly capacity: number) {
+  constructor(
+    private readonly capacity: number,
+    /** Called with each value pushed out by a newer one or cleared (to free GPU memory). */
+    private readonly onEvict: (value: V) => void = () => {},
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be >= 1');
   }
 
@@ -19,7 +23,11 @@ export class LruCache<K, V> {
     this.entries.set(key, value);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+      if (!oldest.done) {
+        const evicted = this.entries.get(oldest.value);
+        this.entries.delete(oldest.value);
+        if (evicted !== undefined) this.onEvict(evicted);
+      }
     }
   }
 
@@ -28,6 +36,8 @@ export class LruCache<K, V> {
   }
 
   clear(): void {
+    const values = [...this.entries.values()];
     this.entries.clear();
+    for (const value of values) this.onEvict(value);
   }
 }

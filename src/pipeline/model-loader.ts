@@ -1,9 +1,10 @@
 import type { GraphSession } from './graph-session.ts';
 import { MODEL_FILES, type GraphName } from './model-layout.ts';
 import { checkGraphInputs } from './graph-contract.ts';
+import { concatGraph, eulerStepGraph, pixelsGraph, type FloatDtype } from './onnx/helper-graphs.ts';
 import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
 import { ModelFormatError } from './tensors.ts';
-import type { SdxlModel } from './text-to-image.ts';
+import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
 
 /** Where model files come from: a URL (browser fetch) or a directory (Node). */
@@ -33,9 +34,12 @@ export interface ExternalDataFile {
   data: Uint8Array | Blob;
 }
 
+/** The pipeline's own small graphs (see onnx/helper-graphs.ts). */
+export type HelperGraphName = 'concat' | 'stepToUnet' | 'stepToVae' | 'pixels';
+
 /** Creates a runnable session for a graph; the host decides the runtime and EP. */
 export type SessionFactory = (
-  graph: GraphName,
+  graph: GraphName | HelperGraphName,
   model: Uint8Array,
   externalData: ExternalDataFile[],
 ) => Promise<GraphSession>;
@@ -224,6 +228,11 @@ export async function loadSdxlModel(
     if (!sample || (sample.type !== 'float32' && sample.type !== 'float16')) {
       throw new ModelFormatError(`${source.locate(GRAPH_FILES.unet)} has no float "sample" input`);
     }
+    const helpers = await loadHelpers(
+      { textEncoder, textEncoder2, unet, vaeDecoder },
+      createSession,
+      (session) => sessions.push(session),
+    );
     return {
       tokenizer,
       tokenizer2,
@@ -233,13 +242,63 @@ export async function loadSdxlModel(
       vaeDecoder,
       vaeEncoder,
       vaeEncoderMissing,
+      ...(helpers ? { helpers } : {}),
       dtype: sample.type,
       release: async () => {
-        await Promise.all(sessions.map((s) => s.release()));
+        await Promise.all([...new Set(sessions)].map((s) => s.release()));
       },
     };
   } catch (error) {
     await Promise.allSettled(sessions.map((s) => s.release()));
     throw error;
   }
+}
+
+function floatDtype(info: { type: string } | undefined): FloatDtype | null {
+  return info?.type === 'float32' || info?.type === 'float16' ? info.type : null;
+}
+
+/**
+ * The helper graphs that keep tensors on the GPU between stages, when every model session can
+ * keep its outputs on the device (onnxruntime-web WebGPU) and the graphs' float types line up
+ * (each helper is built for the dtypes it joins). Otherwise null: the pipeline then does its
+ * arithmetic on the host, as it does on the wasm backend and in Node.
+ */
+async function loadHelpers(
+  graphs: Pick<SdxlModel, 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder'>,
+  createSession: SessionFactory,
+  keep: (session: GraphSession) => void,
+): Promise<PipelineHelpers | null> {
+  const { textEncoder, textEncoder2, unet, vaeDecoder } = graphs;
+  if (![textEncoder, textEncoder2, unet, vaeDecoder].every((s) => s.runOnDevice)) return null;
+  const input = (s: GraphSession, name: string) => s.inputs.find((i) => i.name === name);
+  const hidden1 = floatDtype(textEncoder.outputs.find((o) => /^hidden_states\./.test(o.name)));
+  const hidden2 = floatDtype(textEncoder2.outputs.find((o) => /^hidden_states\./.test(o.name)));
+  const pooled = floatDtype(textEncoder2.outputs.find((o) => o.name === 'text_embeds'));
+  const condition = floatDtype(input(unet, 'encoder_hidden_states'));
+  const unetEmbeds = floatDtype(input(unet, 'text_embeds'));
+  const sample = floatDtype(input(unet, 'sample'));
+  const eps = floatDtype(unet.outputs.find((o) => o.name === 'out_sample') ?? unet.outputs[0]);
+  const vaeIn = floatDtype(
+    vaeDecoder.inputs.find((i) => i.name === 'latent_sample') ?? vaeDecoder.inputs[0],
+  );
+  const vaeOut = floatDtype(
+    vaeDecoder.outputs.find((o) => o.name === 'sample') ?? vaeDecoder.outputs[0],
+  );
+  if (!hidden1 || !sample || !eps || !vaeIn || !vaeOut) return null;
+  if (hidden1 !== hidden2 || hidden1 !== condition || pooled !== unetEmbeds) return null;
+  const create = async (name: HelperGraphName, model: Uint8Array) => {
+    const session = await createSession(name, model, []);
+    keep(session);
+    return session;
+  };
+  const stepToUnet = await create('stepToUnet', eulerStepGraph(eps, sample));
+  const stepToVae =
+    vaeIn === sample ? stepToUnet : await create('stepToVae', eulerStepGraph(eps, vaeIn));
+  return {
+    concat: await create('concat', concatGraph(hidden1)),
+    stepToUnet,
+    stepToVae,
+    pixels: await create('pixels', pixelsGraph(vaeOut)),
+  };
 }

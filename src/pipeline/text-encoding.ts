@@ -1,4 +1,9 @@
-import type { GraphSession, ValueInfo } from './graph-session.ts';
+import {
+  isDeviceTensor,
+  type GraphSession,
+  type SessionTensor,
+  type ValueInfo,
+} from './graph-session.ts';
 import { ModelFormatError, idsTensor, requireInput, requireOutput, toFloat32 } from './tensors.ts';
 
 /** The prompt as the UNet consumes it. */
@@ -75,4 +80,64 @@ export async function encodePrompt(
     hiddenStates.set(b.subarray(t * widthB, (t + 1) * widthB), t * width + widthA);
   }
   return { hiddenStates, hiddenDims: [1, tokens, width], pooled: toFloat32(pooledTensor) };
+}
+
+/** The prompt's conditioning left on the device (the GPU path): dispose when dropped. */
+export interface DevicePromptEmbedding {
+  location: 'device';
+  /** [1, 77, 2048], in the UNet's encoder_hidden_states dtype. */
+  hiddenStates: SessionTensor;
+  /** [1, 1280]. */
+  pooled: SessionTensor;
+}
+
+export function disposeTensor(tensor: SessionTensor | undefined): void {
+  if (tensor && isDeviceTensor(tensor)) tensor.dispose();
+}
+
+/**
+ * Both text encoders with their outputs kept on the device, joined by the concat helper graph:
+ * nothing is read back. Sessions without device outputs (see GraphSession.runOnDevice) are
+ * not handed here.
+ */
+export async function encodePromptOnDevice(
+  textEncoder: GraphSession,
+  textEncoder2: GraphSession,
+  concat: GraphSession,
+  ids: readonly number[],
+  ids2: readonly number[],
+): Promise<DevicePromptEmbedding> {
+  const run = (s: GraphSession, feeds: Record<string, SessionTensor>, names: string[]) =>
+    s.runOnDevice ? s.runOnDevice(feeds, names, names) : s.run(feeds as never, names);
+  const input = requireInput(textEncoder, 'text_encoder', 'input_ids');
+  const input2 = requireInput(textEncoder2, 'text_encoder_2', 'input_ids');
+  const hidden = penultimateHiddenState(textEncoder, 'text_encoder').name;
+  const hidden2 = penultimateHiddenState(textEncoder2, 'text_encoder_2').name;
+  requireOutput(textEncoder2, 'text_encoder_2', 'text_embeds');
+  const first = await run(textEncoder, { [input.name]: idsTensor(input, 'text_encoder', ids) }, [
+    hidden,
+  ]);
+  const second = await run(
+    textEncoder2,
+    { [input2.name]: idsTensor(input2, 'text_encoder_2', ids2) },
+    [hidden2, 'text_embeds'],
+  );
+  const a = first[hidden];
+  const b = second[hidden2];
+  const pooled = second['text_embeds'];
+  if (!a || !b || !pooled) {
+    throw new ModelFormatError('a text encoder returned fewer outputs than requested');
+  }
+  try {
+    const joined = await run(concat, { a, b }, ['hidden']);
+    const hiddenStates = joined['hidden'];
+    if (!hiddenStates) throw new ModelFormatError('the concat helper returned nothing');
+    return { location: 'device', hiddenStates, pooled };
+  } catch (error) {
+    disposeTensor(pooled);
+    throw error;
+  } finally {
+    disposeTensor(a);
+    disposeTensor(b);
+  }
 }

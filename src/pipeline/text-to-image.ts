@@ -1,17 +1,25 @@
 import { LATENT_CHANNELS, VAE_DOWNSAMPLE, VAE_SCALING_FACTOR, timeIds } from './conditioning.ts';
-import type { GraphSession } from './graph-session.ts';
+import { isDeviceTensor, type GraphSession, type SessionTensor } from './graph-session.ts';
+import { packedRgbToRgba } from './onnx/helper-graphs.ts';
 import { decodedImageToRgba } from './pixels.ts';
 import { fitImage, imageFingerprint, rgbaToPlanar, type RgbaImage } from './image-input.ts';
 import { encodeImageLatents, imageToImageTimesteps, noisedImageLatents } from './image-to-image.ts';
 import { LruCache } from './lru-cache.ts';
 import { GaussianNoise } from './random.ts';
 import {
+  ancestralStep,
   eulerAncestralUpdate,
   modelInputScale,
   planEulerAncestral,
   trailingTimesteps,
 } from './scheduler.ts';
-import { encodePrompt, type PromptEmbedding } from './text-encoding.ts';
+import {
+  disposeTensor,
+  encodePrompt,
+  encodePromptOnDevice,
+  type DevicePromptEmbedding,
+  type PromptEmbedding,
+} from './text-encoding.ts';
 import type { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
 import {
   ModelFormatError,
@@ -32,6 +40,20 @@ export interface SdxlModel {
   vaeDecoder: GraphSession;
   /** Image-to-image only; a model set without vae_encoder still does text-to-image. */
   vaeEncoder?: GraphSession | undefined;
+  /**
+   * Helper graphs on the model's device (onnxruntime-web WebGPU): with them, tensors stay on
+   * the GPU from the text encoders to the final pixels. Without them (wasm, Node, fakes) the
+   * pipeline's arithmetic runs on the host.
+   */
+  helpers?: PipelineHelpers | undefined;
+}
+
+/** See onnx/helper-graphs.ts. `stepToVae` is `stepToUnet` when both take the same dtype. */
+export interface PipelineHelpers {
+  concat: GraphSession;
+  stepToUnet: GraphSession;
+  stepToVae: GraphSession;
+  pixels: GraphSession;
 }
 
 export interface TextToImageParams {
@@ -61,8 +83,15 @@ export interface StageTimings {
   promptCached: boolean;
   unetSteps: number[];
   vaeDecode: number;
+  /**
+   * GPU path: the pixels graph and the wait for the final pixels to come back from the GPU
+   * (without `syncStages`, GPU work still queued from earlier stages finishes in here).
+   */
+  readback?: number;
   toPixels: number;
   total: number;
+  /** Whether tensors stayed on the GPU between stages (only the final pixels read back). */
+  gpuResident?: boolean;
   /** Image-to-image: fitting + VAE encoder time (next to nothing when the latents were cached). */
   vaeEncode?: number;
   imageCached?: boolean;
@@ -85,6 +114,11 @@ export interface RunControl {
   /** Checked between stages; return false to stop early with SupersededError. */
   stillWanted?: () => boolean;
   now?: () => number;
+  /**
+   * Wait for the GPU after each stage, so that each stage's time is its GPU time (benchmarks);
+   * otherwise stages only queue work and the final readback waits for all of it.
+   */
+  syncStages?: boolean;
 }
 
 export const MAX_STEPS = 4;
@@ -97,11 +131,24 @@ const IMAGE_CACHE_SIZE = 4;
 /** SDXL Turbo text-to-image: one UNet pass per step, no classifier-free guidance. */
 export class TextToImagePipeline {
   /** Keyed by both tokenizers' ids, so edits that tokenize the same (spaces, case) hit it. */
-  private readonly prompts = new LruCache<string, PromptEmbedding>(PROMPT_CACHE_SIZE);
+  private readonly prompts = new LruCache<string, PromptEmbedding | DevicePromptEmbedding>(
+    PROMPT_CACHE_SIZE,
+    (evicted) => {
+      if ('location' in evicted) {
+        disposeTensor(evicted.hiddenStates);
+        disposeTensor(evicted.pooled);
+      }
+    },
+  );
   /** Keyed by image id (or pixel hash) and output size. */
   private readonly images = new LruCache<string, Float32Array>(IMAGE_CACHE_SIZE);
 
   constructor(private readonly model: SdxlModel) {}
+
+  /** Frees what the pipeline keeps on the GPU (cached prompt embeddings); before model release. */
+  dispose(): void {
+    this.prompts.clear();
+  }
 
   /** Text-to-image, or image-to-image when `init` is given (then `params.strength` is required). */
   async generate(
@@ -130,10 +177,25 @@ export class TextToImagePipeline {
     const tokenized = now();
 
     const key = `${ids.join(',')}|${ids2.join(',')}`;
+    const { helpers } = this.model;
+    const sync = async () => {
+      if (control.syncStages) await this.model.unet.sync?.();
+    };
     const cached = this.prompts.get(key);
-    const embedding =
-      cached ?? (await encodePrompt(this.model.textEncoder, this.model.textEncoder2, ids, ids2));
-    if (!cached) this.prompts.set(key, embedding);
+    let embedding = cached;
+    if (!embedding) {
+      embedding = helpers
+        ? await encodePromptOnDevice(
+            this.model.textEncoder,
+            this.model.textEncoder2,
+            helpers.concat,
+            ids,
+            ids2,
+          )
+        : await encodePrompt(this.model.textEncoder, this.model.textEncoder2, ids, ids2);
+      this.prompts.set(key, embedding);
+    }
+    await sync();
     const encoded = now();
     checkpoint();
 
@@ -144,19 +206,66 @@ export class TextToImagePipeline {
     }
     const imageEncoded = now();
 
-    const { latents, unetSteps } = await this.denoise(
-      params,
-      embedding,
-      checkpoint,
-      now,
-      timesteps,
-      imageLatents?.latents ?? null,
-    );
-    const denoised = now();
-
-    const decoded = await this.decode(latents, params);
-    const vaeDone = now();
-    const pixels = decodedImageToRgba(decoded, params.width, params.height);
+    let pixels: Uint8ClampedArray;
+    let unetSteps: number[];
+    let vaeDecode: number;
+    let readback: number | undefined;
+    let toPixels: number;
+    if (helpers && 'location' in embedding) {
+      const denoised = await this.denoiseOnDevice(
+        params,
+        embedding,
+        helpers,
+        checkpoint,
+        now,
+        sync,
+        timesteps,
+        imageLatents?.latents ?? null,
+      );
+      unetSteps = denoised.unetSteps;
+      const decodeStart = now();
+      const image = await this.runKeeping(
+        this.model.vaeDecoder,
+        { [this.vaeInputName()]: denoised.vaeInput },
+        [this.vaeOutputName()],
+      ).finally(() => disposeTensor(denoised.vaeInput));
+      await sync();
+      const decoded = now();
+      vaeDecode = decoded - decodeStart;
+      const rgbTensor = image[this.vaeOutputName()];
+      let packed: Int32Array | undefined;
+      try {
+        // The only readback of the run: 4 bytes per pixel.
+        const out = await this.runKeeping(helpers.pixels, { image: rgbTensor! }, ['rgb'], []);
+        const rgb = out['rgb'];
+        packed = rgb && !isDeviceTensor(rgb) ? (rgb.data as Int32Array) : undefined;
+      } finally {
+        disposeTensor(rgbTensor);
+      }
+      const readDone = now();
+      readback = readDone - decoded;
+      if (!packed || packed.length !== params.width * params.height) {
+        throw new ModelFormatError('the pixels helper returned the wrong number of pixels');
+      }
+      pixels = packedRgbToRgba(packed);
+      toPixels = now() - readDone;
+    } else {
+      const denoised = await this.denoise(
+        params,
+        embedding as PromptEmbedding,
+        checkpoint,
+        now,
+        timesteps,
+        imageLatents?.latents ?? null,
+      );
+      unetSteps = denoised.unetSteps;
+      const decodeStart = now();
+      const decoded = await this.decode(denoised.latents, params);
+      const vaeDone = now();
+      vaeDecode = vaeDone - decodeStart;
+      pixels = decodedImageToRgba(decoded, params.width, params.height);
+      toPixels = now() - vaeDone;
+    }
     const end = now();
 
     return {
@@ -168,9 +277,11 @@ export class TextToImagePipeline {
         textEncoders: encoded - tokenized,
         promptCached: cached !== undefined,
         unetSteps,
-        vaeDecode: vaeDone - denoised,
-        toPixels: end - vaeDone,
+        vaeDecode,
+        ...(readback !== undefined ? { readback } : {}),
+        toPixels,
         total: end - start,
+        gpuResident: helpers !== undefined,
         ...(imageLatents
           ? { vaeEncode: imageEncoded - encoded, imageCached: imageLatents.cached }
           : {}),
@@ -282,6 +393,164 @@ export class TextToImagePipeline {
       checkpoint();
     }
     return { latents, unetSteps };
+  }
+
+  /** A run with outputs kept on the device where the session can (all of them by default). */
+  private runKeeping(
+    session: GraphSession,
+    feeds: Record<string, SessionTensor>,
+    outputNames: string[],
+    keepOnDevice: string[] = outputNames,
+  ): Promise<Record<string, SessionTensor>> {
+    if (session.runOnDevice) return session.runOnDevice(feeds, outputNames, keepOnDevice);
+    for (const [name, t] of Object.entries(feeds)) {
+      if (isDeviceTensor(t)) throw new Error(`feed "${name}" is on a device this session lacks`);
+    }
+    return session.run(feeds as Record<string, never>, outputNames);
+  }
+
+  private vaeInputName(): string {
+    const { vaeDecoder } = this.model;
+    const input = vaeDecoder.inputs.find((i) => i.name === 'latent_sample') ?? vaeDecoder.inputs[0];
+    if (!input) throw new ModelFormatError('vae_decoder has no inputs');
+    return input.name;
+  }
+
+  private vaeOutputName(): string {
+    const { vaeDecoder } = this.model;
+    const name =
+      vaeDecoder.outputs.find((o) => o.name === 'sample')?.name ?? vaeDecoder.outputs[0]?.name;
+    if (!name) throw new ModelFormatError('vae_decoder has no outputs');
+    return name;
+  }
+
+  /**
+   * denoise() with the latents on the device: the UNet's noise prediction goes straight into
+   * the step helper, whose scaled output is the next UNet input (or, after the last step, the
+   * VAE decoder's input). Host to device per step: the timestep, three scalars and, while
+   * sigma_up > 0, the step's Gaussian noise (drawn on the host from the seeded generator, so the
+   * image matches the host path's; 64 KiB at 512²). Nothing is read back.
+   */
+  private async denoiseOnDevice(
+    params: TextToImageParams,
+    embedding: DevicePromptEmbedding,
+    helpers: PipelineHelpers,
+    checkpoint: () => void,
+    now: () => number,
+    sync: () => Promise<void>,
+    timesteps: number[],
+    imageLatents: Float32Array | null,
+  ): Promise<{ vaeInput: SessionTensor; unetSteps: number[] }> {
+    const { unet } = this.model;
+    const dims = [
+      1,
+      LATENT_CHANNELS,
+      params.height / VAE_DOWNSAMPLE,
+      params.width / VAE_DOWNSAMPLE,
+    ];
+    const count = elementCount(dims);
+    const plan = planEulerAncestral(timesteps);
+    const noise = new GaussianNoise(params.seed);
+    const x0 = noise.sample(count);
+    if (imageLatents) {
+      noisedImageLatents(imageLatents, x0, plan.sigmas[0] as number);
+    } else {
+      for (let i = 0; i < count; i++) x0[i] = (x0[i] as number) * plan.initNoiseSigma;
+    }
+    const sampleInfo = requireInput(unet, 'unet', 'sample');
+    const timestepInfo = requireInput(unet, 'unet', 'timestep');
+    requireInput(unet, 'unet', 'encoder_hidden_states');
+    requireInput(unet, 'unet', 'text_embeds');
+    const outputName =
+      unet.outputs.find((o) => o.name === 'out_sample')?.name ?? unet.outputs[0]?.name;
+    if (!outputName) throw new ModelFormatError('unet has no outputs');
+    const fixedFeeds: Record<string, SessionTensor> = {
+      encoder_hidden_states: embedding.hiddenStates,
+      text_embeds: embedding.pooled,
+      time_ids: floatTensor(
+        requireInput(unet, 'unet', 'time_ids'),
+        'unet',
+        [1, 6],
+        timeIds(params.width, params.height),
+      ),
+    };
+    const scale0 = modelInputScale(plan.sigmas[0] as number);
+    let x: SessionTensor = { type: 'float32', dims, data: x0 };
+    let sample: SessionTensor = floatTensor(
+      sampleInfo,
+      'unet',
+      dims,
+      x0.map((v) => v * scale0),
+    );
+    const scalar = (v: number): SessionTensor => ({
+      type: 'float32',
+      dims: [1],
+      data: Float32Array.of(v),
+    });
+    const unetSteps: number[] = [];
+    try {
+      for (let i = 0; i < plan.timesteps.length; i++) {
+        const stepStart = now();
+        const sigma = plan.sigmas[i] as number;
+        const sigmaNext = plan.sigmas[i + 1] as number;
+        const last = i === plan.timesteps.length - 1;
+        const out = await this.runKeeping(
+          unet,
+          {
+            ...fixedFeeds,
+            sample,
+            timestep: scalarTensor(timestepInfo, 'unet', plan.timesteps[i] as number),
+          },
+          [outputName],
+        );
+        const eps = out[outputName];
+        if (!eps || elementCount(eps.dims) !== count) {
+          disposeTensor(eps);
+          throw new ModelFormatError(
+            `unet returned ${eps ? `[${eps.dims.join(',')}]` : 'nothing'}, expected [${dims.join(',')}]`,
+          );
+        }
+        const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
+        // The host path draws noise only when sigma_up > 0; so does this one (same sequence).
+        // Without noise (the last step) a single broadcast 0 is uploaded instead of a tensor.
+        const stepNoise: SessionTensor =
+          sigmaUp > 0
+            ? { type: 'float32', dims, data: noise.sample(count) }
+            : { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) };
+        const outScale = last ? 1 / VAE_SCALING_FACTOR : modelInputScale(sigmaNext);
+        const step = last ? helpers.stepToVae : helpers.stepToUnet;
+        const names = last ? ['scaled'] : ['latents', 'scaled'];
+        let next: Record<string, SessionTensor>;
+        try {
+          next = await this.runKeeping(
+            step,
+            {
+              x,
+              eps,
+              noise: stepNoise,
+              dt: scalar(dt),
+              sigma_up: scalar(sigmaUp),
+              out_scale: scalar(outScale),
+            },
+            names,
+          );
+        } finally {
+          disposeTensor(eps);
+        }
+        disposeTensor(x);
+        disposeTensor(sample);
+        x = next['latents'] ?? { type: 'float32', dims: [0], data: new Float32Array(0) };
+        sample = next['scaled']!;
+        await sync();
+        unetSteps.push(now() - stepStart);
+        checkpoint();
+      }
+    } catch (error) {
+      disposeTensor(x);
+      disposeTensor(sample);
+      throw error;
+    }
+    return { vaeInput: sample, unetSteps };
   }
 
   /** latents / 0.13025 through the VAE decoder, giving planar RGB in [-1, 1]. */

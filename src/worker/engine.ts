@@ -21,6 +21,11 @@ export interface EngineHost {
   loadModel(baseUrl: string, backend: BackendChoice, onProgress: LoadProgress): Promise<LoadedOn>;
   now(): number;
   log(message: string, detail?: unknown): void;
+  /**
+   * A throw-away image to generate right after a load, before the model is reported loaded, so
+   * that the first real image does not pay for shader compilation (WebGPU); null for none.
+   */
+  warmUp?(backend: Backend): GenerateParams | null;
 }
 
 /** What the engine itself handles; stored-weight requests go to the storage service. */
@@ -148,12 +153,22 @@ export class Engine {
     if (this.current) {
       const previous = this.current;
       this.current = null;
+      previous.pipeline.dispose();
       await previous.model.release();
     }
     const loaded = await this.host.loadModel(baseUrl, backend, (file, loadedBytes, totalBytes) =>
       this.host.post({ type: 'load-progress', id, file, loadedBytes, totalBytes }),
     );
     this.current = { ...loaded, pipeline: new TextToImagePipeline(loaded.model) };
+    const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
+    if (warmUp) {
+      try {
+        await this.current.pipeline.generate(warmUp, { now: () => this.host.now() });
+      } catch (error) {
+        // A real generation reports whatever is wrong; the load itself succeeded.
+        this.host.log('warm-up image failed', error);
+      }
+    }
     this.host.post({
       type: 'model-loaded',
       id,

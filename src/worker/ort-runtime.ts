@@ -27,6 +27,36 @@ const ortReady: Promise<typeof OrtApi> = (
   return ort;
 });
 
+/** The onnxruntime-web module the sessions use (the benchmark times bare runs on it). */
+export function ortModule(): Promise<typeof OrtApi> {
+  return ortReady;
+}
+
+/**
+ * Symbolic dimensions whose size the pipeline fixes: one image per run, 77 tokens. Knowing them
+ * when the session is created lets the runtime plan shapes once. (Latent height and width vary
+ * with the chosen size, so they stay free.)
+ */
+export const FIXED_DIMENSIONS = { batch_size: 1, sequence_length: 77 } as const;
+
+export interface SessionFactoryOptions {
+  /**
+   * WebGPU: leave every output in a GPU buffer (read back only when the pipeline asks), so
+   * tensors pass between sessions on the GPU. Default true; false is the old host round trip
+   * per stage (the benchmark's "before").
+   */
+  gpuResident?: boolean;
+}
+
+/**
+ * Waits until the GPU has finished the work submitted so far. onnxruntime-web's sessions share
+ * one GPUDevice (its own); its `env.webgpu.device` getter hands it out once a session exists.
+ */
+async function gpuIdle(ort: typeof OrtApi): Promise<void> {
+  const device = await ort.env.webgpu.device;
+  await device.queue.onSubmittedWorkDone();
+}
+
 /**
  * Session factory for one backend. WebGPU sessions get only the 'webgpu' EP: if WebGPU cannot
  * start, session creation fails loudly instead of silently running on the CPU.
@@ -34,7 +64,9 @@ const ortReady: Promise<typeof OrtApi> = (
 export function browserSessionFactory(
   backend: Backend,
   capabilities: Capabilities,
+  options: SessionFactoryOptions = {},
 ): SessionFactory {
+  const gpuResident = backend === 'webgpu' && (options.gpuResident ?? true);
   return async (graph, model, externalData) => {
     if (backend === 'webgpu') {
       if (!capabilities.webgpu) {
@@ -61,8 +93,14 @@ export function browserSessionFactory(
         executionProviders: [backend],
         externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
         graphOptimizationLevel: 'all',
+        freeDimensionOverrides: FIXED_DIMENSIONS,
+        ...(gpuResident ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
       });
-      return new OrtGraphSession(ort, session);
+      return new OrtGraphSession(
+        ort,
+        session,
+        backend === 'webgpu' ? { deviceOutputs: gpuResident, sync: () => gpuIdle(ort) } : {},
+      );
     } catch (error) {
       throw asOutOfMemory(graph, model, error) ?? error;
     }

@@ -46,6 +46,10 @@ const engine = new Engine({
   post,
   now: () => performance.now(),
   log: (message, detail) => console.warn(`[worker] ${message}`, detail),
+  // WebGPU compiles its shaders on the first run: pay for that while loading, not on the
+  // first image (512² at 1 step, the defaults; other sizes reuse most of the pipelines).
+  warmUp: (backend) =>
+    backend === 'webgpu' ? { prompt: '', seed: 0, steps: 1, width: 512, height: 512 } : null,
   loadModel: async (baseUrl, choice, onProgress) => {
     const caps = await capabilities;
     const backend = resolveBackend(choice, caps);

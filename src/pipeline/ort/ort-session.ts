@@ -1,5 +1,13 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import type { ElementType, GraphSession, HostTensor, ValueInfo } from '../graph-session.ts';
+import {
+  isDeviceTensor,
+  type DeviceTensor,
+  type ElementType,
+  type GraphSession,
+  type HostTensor,
+  type SessionTensor,
+  type ValueInfo,
+} from '../graph-session.ts';
 
 /**
  * Wraps an onnxruntime-web InferenceSession (browser WebGPU/wasm or Node wasm) as a
@@ -50,44 +58,101 @@ function toHost(tensor: Tensor): HostTensor {
   }
 }
 
+export interface OrtGraphSessionOptions {
+  /**
+   * The session was created with `preferredOutputLocation: 'gpu-buffer'`: its outputs stay on
+   * the GPU unless read back, and `runOnDevice` is offered.
+   */
+  deviceOutputs?: boolean;
+  /** Waits for the GPU to finish submitted work (for per-stage timings). */
+  sync?: () => Promise<void>;
+}
+
 export class OrtGraphSession implements GraphSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
+  readonly runOnDevice?: GraphSession['runOnDevice'];
+  readonly sync?: () => Promise<void>;
 
   constructor(
     private readonly ort: OrtModule,
-    private readonly session: InferenceSession,
+    /** The runtime's session itself (the benchmark times bare `run` calls on it). */
+    readonly session: InferenceSession,
+    options: OrtGraphSessionOptions = {},
   ) {
     this.inputs = session.inputMetadata.map(valueInfo);
     this.outputs = session.outputMetadata.map(valueInfo);
+    if (options.deviceOutputs) {
+      this.runOnDevice = (feeds, outputNames, keepOnDevice) =>
+        this.runMixed(feeds, outputNames, keepOnDevice);
+    }
+    if (options.sync) this.sync = options.sync;
   }
 
   async run(
     feeds: Record<string, HostTensor>,
     outputNames: readonly string[],
   ): Promise<Record<string, HostTensor>> {
+    return (await this.runMixed(feeds, outputNames, [])) as Record<string, HostTensor>;
+  }
+
+  private async runMixed(
+    feeds: Record<string, SessionTensor>,
+    outputNames: readonly string[],
+    keepOnDevice: readonly string[],
+  ): Promise<Record<string, SessionTensor>> {
     const ortFeeds: Record<string, Tensor> = {};
+    const created: Tensor[] = [];
     for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
+      if (isDeviceTensor(t)) {
+        if (!(t.handle instanceof this.ort.Tensor)) {
+          throw new Error(`feed "${name}" is a device tensor of another runtime`);
+        }
+        ortFeeds[name] = t.handle;
+      } else {
+        const tensor = new this.ort.Tensor(t.type, t.data, t.dims);
+        ortFeeds[name] = tensor;
+        created.push(tensor);
+      }
     }
     const results = await this.session.run(ortFeeds, outputNames);
-    const out: Record<string, HostTensor> = {};
+    const out: Record<string, SessionTensor> = {};
     for (const name of outputNames) {
       const tensor = results[name];
       if (!tensor) throw new Error(`session returned no output "${name}"`);
-      // Outputs may live on the GPU (preferredOutputLocation); read them back to host memory.
-      if (tensor.location !== 'cpu' && tensor.location !== 'cpu-pinned') {
+      if (tensor.location === 'cpu' || tensor.location === 'cpu-pinned') {
+        out[name] = toHost(tensor);
+      } else if (keepOnDevice.includes(name)) {
+        out[name] = this.deviceTensor(tensor);
+      } else {
+        // A GPU output nobody wants there: read it back to host memory and free the buffer.
         const data = await tensor.getData(true);
         out[name] = toHost(
           new this.ort.Tensor(tensor.type as 'float32', data as Float32Array, tensor.dims),
         );
-      } else {
-        out[name] = toHost(tensor);
       }
     }
-    // Inputs are ours to release; wasm-backed input tensors hold no GPU memory, but be tidy.
-    for (const t of Object.values(ortFeeds)) t.dispose();
+    // Inputs we created are ours to release; device feeds belong to the caller.
+    for (const t of created) t.dispose();
     return out;
+  }
+
+  private deviceTensor(tensor: Tensor): DeviceTensor {
+    const type = elementType(tensor.type);
+    if (type === 'other') throw new Error(`unsupported output tensor type ${tensor.type}`);
+    return {
+      location: 'device',
+      type,
+      dims: [...tensor.dims],
+      handle: tensor,
+      download: async () => {
+        const data = await tensor.getData(false);
+        return toHost(
+          new this.ort.Tensor(tensor.type as 'float32', data as Float32Array, tensor.dims),
+        );
+      },
+      dispose: () => tensor.dispose(),
+    };
   }
 
   async release(): Promise<void> {
