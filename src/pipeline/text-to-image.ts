@@ -322,22 +322,7 @@ export class TextToImagePipeline {
     imageLatents: Float32Array | null,
   ): Promise<{ latents: Float32Array; unetSteps: number[] }> {
     const { unet } = this.model;
-    const dims = [
-      1,
-      LATENT_CHANNELS,
-      params.height / VAE_DOWNSAMPLE,
-      params.width / VAE_DOWNSAMPLE,
-    ];
-    const count = elementCount(dims);
-    const plan = planEulerAncestral(timesteps);
-    const noise = new GaussianNoise(params.seed);
-    const latents = noise.sample(count);
-    if (imageLatents) {
-      // diffusers' add_noise at timesteps[0] (see image-to-image.ts), not init_noise_sigma.
-      noisedImageLatents(imageLatents, latents, plan.sigmas[0] as number);
-    } else {
-      for (let i = 0; i < count; i++) latents[i] = (latents[i] as number) * plan.initNoiseSigma;
-    }
+    const { dims, count, plan, noise, latents } = startingLatents(params, timesteps, imageLatents);
 
     const sampleInfo = requireInput(unet, 'unet', 'sample');
     const timestepInfo = requireInput(unet, 'unet', 'timestep');
@@ -442,21 +427,9 @@ export class TextToImagePipeline {
     imageLatents: Float32Array | null,
   ): Promise<{ vaeInput: SessionTensor; unetSteps: number[] }> {
     const { unet } = this.model;
-    const dims = [
-      1,
-      LATENT_CHANNELS,
-      params.height / VAE_DOWNSAMPLE,
-      params.width / VAE_DOWNSAMPLE,
-    ];
-    const count = elementCount(dims);
-    const plan = planEulerAncestral(timesteps);
-    const noise = new GaussianNoise(params.seed);
-    const x0 = noise.sample(count);
-    if (imageLatents) {
-      noisedImageLatents(imageLatents, x0, plan.sigmas[0] as number);
-    } else {
-      for (let i = 0; i < count; i++) x0[i] = (x0[i] as number) * plan.initNoiseSigma;
-    }
+    const start = startingLatents(params, timesteps, imageLatents);
+    const { dims, count, plan, noise } = start;
+    const x0 = start.latents;
     const sampleInfo = requireInput(unet, 'unet', 'sample');
     const timestepInfo = requireInput(unet, 'unet', 'timestep');
     requireInput(unet, 'unet', 'encoder_hidden_states');
@@ -601,4 +574,28 @@ export function validateParams(params: TextToImageParams): void {
       throw new RangeError(`${name} must be a multiple of 8 in 64..2048, got ${value}`);
     }
   }
+}
+
+/**
+ * The latents denoising starts from, the same on the host and on the device: seeded noise at
+ * sigma_max for text-to-image; for image-to-image, the encoded image noised as diffusers'
+ * add_noise does at timesteps[0] (see image-to-image.ts), not scaled by init_noise_sigma.
+ * `noise` goes on to draw each step's ancestral noise from the same sequence.
+ */
+function startingLatents(
+  params: TextToImageParams,
+  timesteps: number[],
+  imageLatents: Float32Array | null,
+) {
+  const dims = [1, LATENT_CHANNELS, params.height / VAE_DOWNSAMPLE, params.width / VAE_DOWNSAMPLE];
+  const count = elementCount(dims);
+  const plan = planEulerAncestral(timesteps);
+  const noise = new GaussianNoise(params.seed);
+  const latents = noise.sample(count);
+  if (imageLatents) {
+    noisedImageLatents(imageLatents, latents, plan.sigmas[0] as number);
+  } else {
+    for (let i = 0; i < count; i++) latents[i] = (latents[i] as number) * plan.initNoiseSigma;
+  }
+  return { dims, count, plan, noise, latents };
 }
