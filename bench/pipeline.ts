@@ -17,7 +17,7 @@
  * same feeds (recorded from one pipeline image) as bare `session.run` calls, each timed to GPU
  * idle. The ratio pipeline / bare is the pipeline's overhead over the runtime itself.
  */
-import { build } from 'esbuild';
+import { bundlePage } from './bundle-page.ts';
 import { chromium } from '@playwright/test';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -66,19 +66,6 @@ function options() {
     headed: values.headed!,
     out: path.resolve(values.out!),
   };
-}
-
-async function bundlePage(): Promise<string> {
-  const result = await build({
-    entryPoints: [path.join(HERE, 'pipeline-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'warning',
-  });
-  return result.outputFiles[0]!.text;
 }
 
 /** The page, onnxruntime-web's runtime files (beside the page, where its bundle looks) and /model/. */
@@ -305,7 +292,7 @@ function print(results: ModeResult[], opts: ReturnType<typeof options>): void {
 
 async function main(): Promise<void> {
   const opts = options();
-  const script = await bundlePage();
+  const script = await bundlePage(path.join(HERE, 'pipeline-page.ts'));
   const { server, origin } = await startServer(script, opts.modelDir);
   try {
     const results: ModeResult[] = [];

@@ -13,7 +13,7 @@
  * While each phase runs it polls the page's JS heap (CDP Runtime.getHeapUsage) and the resident
  * memory of all Chromium processes, and reports the peaks. Prints a table; writes JSON.
  */
-import { build } from 'esbuild';
+import { bundlePage } from './bundle-page.ts';
 import { chromium, type CDPSession } from '@playwright/test';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -86,19 +86,6 @@ function streamSynthetic(res: http.ServerResponse, start: number, end: number): 
   };
   res.on('close', () => (at = end));
   pump();
-}
-
-async function bundlePage(): Promise<string> {
-  const result = await build({
-    entryPoints: [path.join(HERE, 'storage-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'warning',
-  });
-  return result.outputFiles[0]!.text;
 }
 
 async function startServer(size: number, script: string) {
@@ -214,7 +201,7 @@ async function phase(
 
 async function main(): Promise<void> {
   const { size, chunkSize, out } = options();
-  const script = await bundlePage();
+  const script = await bundlePage(path.join(HERE, 'storage-page.ts'));
   const { server, origin } = await startServer(size, script);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'storage-bench-profile-'));
   // A persistent (on-disk) profile: a fresh incognito-like context keeps IndexedDB in memory.

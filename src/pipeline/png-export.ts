@@ -14,25 +14,13 @@ export interface RgbaPixels {
 }
 
 export function encodePngWithParameters(image: RgbaPixels, params: ImageParameters): Uint8Array {
-  return encode({
-    width: image.width,
-    height: image.height,
-    data: image.data,
-    channels: 4,
-    depth: 8,
-    text: pngTextChunks(params),
-  });
+  return encodePng(image, pngTextChunks(params));
 }
 
-/** A plain PNG (no text), e.g. a gallery thumbnail. */
-export function encodePng(image: RgbaPixels): Uint8Array {
-  return encode({
-    width: image.width,
-    height: image.height,
-    data: image.data,
-    channels: 4,
-    depth: 8,
-  });
+/** An 8-bit RGBA PNG, with `text` as tEXt chunks when given (none for gallery thumbnails). */
+export function encodePng(image: RgbaPixels, text?: Record<string, string>): Uint8Array {
+  const { width, height, data } = image;
+  return encode({ width, height, data, channels: 4, depth: 8, ...(text ? { text } : {}) });
 }
 
 /**

@@ -227,15 +227,8 @@ export interface AppActions {
   dismissRestartNotice(): void;
 }
 
-/** What the gallery can put back into the controls. */
-export interface RestorableSettings {
-  prompt: string;
-  seed: number;
-  steps: number;
-  width: number;
-  height: number;
-  strength?: number;
-}
+/** What the gallery can put back into the controls: the parameters an image was made with. */
+export type RestorableSettings = GenerateParams;
 
 export type AppState = AppData & AppActions;
 export type AppStore = StoreApi<AppState>;
