@@ -155,7 +155,7 @@ export interface ImageResult {
   pixels?: number[];
 }
 
-interface ImageRequest {
+export interface ImageRequest {
   prompt: string;
   seed: number;
   steps: number;

@@ -18,6 +18,7 @@
  * idle. The ratio pipeline / bare is the pipeline's overhead over the runtime itself.
  */
 import { bundlePage } from './bundle-page.ts';
+import type { ImageRequest } from './pipeline-page.ts';
 import { chromium } from '@playwright/test';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -135,15 +136,7 @@ interface Bench {
     dtype: string;
     gpuResident: boolean;
   }>;
-  benchImage(request: {
-    prompt: string;
-    seed: number;
-    steps: number;
-    width: number;
-    height: number;
-    syncStages?: boolean;
-    record?: boolean;
-  }): Promise<ImageResult>;
+  benchImage(request: ImageRequest): Promise<ImageResult>;
   benchBare(): Promise<{ calls: Array<{ graph: string; ms: number }>; readBytes: number }>;
   browserInfo(): { userAgent: string };
 }

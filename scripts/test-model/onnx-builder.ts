@@ -13,6 +13,7 @@ import {
   type Node,
   type Tensor,
   type ValueInfo,
+  valueInfo,
 } from '../../src/pipeline/onnx/schema.ts';
 import { float32ToHalf } from '../../src/pipeline/float16.ts';
 
@@ -56,20 +57,6 @@ function toAttribute(name: string, a: AttributeValue): Attribute {
     case 'ints':
       return { name, type: AttributeType.INTS, ints: a.value };
   }
-}
-
-function valueInfo(name: string, elemType: number, dims: Dim[]): ValueInfo {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-        },
-      },
-    },
-  };
 }
 
 function float32Bytes(values: ArrayLike<number>): Uint8Array {

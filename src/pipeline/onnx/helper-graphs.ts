@@ -12,7 +12,14 @@
  *
  * Latents stay float32 whatever the model's dtype; fp16 graph inputs and outputs are cast.
  */
-import { ModelProto, TensorDataType, type Model, type Node, type Tensor } from './schema.ts';
+import {
+  ModelProto,
+  TensorDataType,
+  valueInfo,
+  type Model,
+  type Node,
+  type Tensor,
+} from './schema.ts';
 
 export type FloatDtype = 'float32' | 'float16';
 
@@ -20,20 +27,6 @@ const OPSET = 17;
 
 function elem(dtype: FloatDtype): number {
   return dtype === 'float16' ? TensorDataType.FLOAT16 : TensorDataType.FLOAT;
-}
-
-function value(name: string, elemType: number, dims: Array<number | string>) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-        },
-      },
-    },
-  };
 }
 
 function node(
@@ -79,10 +72,10 @@ export function concatGraph(dtype: FloatDtype): Uint8Array {
   return serialize('concat_hidden_states', {
     node: [node('Concat', ['a', 'b'], ['hidden'], [{ name: 'axis', type: 2, i: -1 }])],
     input: [
-      value('a', t, ['batch', 'tokens', 'width_a']),
-      value('b', t, ['batch', 'tokens', 'width_b']),
+      valueInfo('a', t, ['batch', 'tokens', 'width_a']),
+      valueInfo('b', t, ['batch', 'tokens', 'width_b']),
     ],
-    output: [value('hidden', t, ['batch', 'tokens', 'width'])],
+    output: [valueInfo('hidden', t, ['batch', 'tokens', 'width'])],
     initializer: [],
   });
 }
@@ -117,15 +110,18 @@ export function eulerStepGraph(epsDtype: FloatDtype, scaledDtype: FloatDtype): U
   return serialize('euler_ancestral_step', {
     node: nodes,
     input: [
-      value('x', f32, latentDims),
-      value('eps', elem(epsDtype), latentDims),
+      valueInfo('x', f32, latentDims),
+      valueInfo('eps', elem(epsDtype), latentDims),
       // [1, 1, 1, 1] (a broadcast 0) when the step adds no noise.
-      value('noise', f32, ['noise_batch', 'noise_channels', 'noise_height', 'noise_width']),
-      value('dt', f32, [1]),
-      value('sigma_up', f32, [1]),
-      value('out_scale', f32, [1]),
+      valueInfo('noise', f32, ['noise_batch', 'noise_channels', 'noise_height', 'noise_width']),
+      valueInfo('dt', f32, [1]),
+      valueInfo('sigma_up', f32, [1]),
+      valueInfo('out_scale', f32, [1]),
     ],
-    output: [value('latents', f32, latentDims), value('scaled', elem(scaledDtype), latentDims)],
+    output: [
+      valueInfo('latents', f32, latentDims),
+      valueInfo('scaled', elem(scaledDtype), latentDims),
+    ],
     initializer: [],
   });
 }
@@ -156,8 +152,8 @@ export function pixelsGraph(dtype: FloatDtype): Uint8Array {
   );
   return serialize('rgb_packed', {
     node: nodes,
-    input: [value('image', elem(dtype), ['batch', 3, 'height', 'width'])],
-    output: [value('rgb', TensorDataType.INT32, ['batch', 'height', 'width'])],
+    input: [valueInfo('image', elem(dtype), ['batch', 3, 'height', 'width'])],
+    output: [valueInfo('rgb', TensorDataType.INT32, ['batch', 'height', 'width'])],
     initializer: [
       float32Initializer('half', [], [0.5]),
       float32Initializer('zero', [], [0]),

@@ -218,6 +218,21 @@ export interface ValueInfo {
   type?: { tensorType?: { elemType?: number; shape?: { dim?: Dimension[] } } };
 }
 
+/** A graph input or output: its element type and dims (numbers, or named free dimensions). */
+export function valueInfo(name: string, elemType: number, dims: Array<number | string>): ValueInfo {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: {
+          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
+  };
+}
+
 export interface Graph {
   node?: Node[];
   name?: string;
