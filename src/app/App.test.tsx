@@ -146,6 +146,43 @@ describe('<App/>', () => {
     expect(html).toContain('1,034 ms');
   });
 
+  it("disables the sizes that do not fit the GPU's buffers and says why", () => {
+    const { store } = makeStore();
+    const s = store.getState();
+    s.handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { webgpu: true, shaderF16: true, adapter: 'gpu', maxBufferSize: 1 << 30 },
+    });
+    s.loadModel();
+    s.handleWorkerEvent({
+      type: 'download-plan',
+      id: 1,
+      baseUrl: 'https://m.example/sdxl/',
+      modelId: 'm',
+      files: [],
+      totalBytes: 0,
+      storedBytes: 0,
+      freeBytes: null,
+    });
+    expect(render(store)).not.toContain('size-limit-hint');
+    s.handleWorkerEvent({
+      type: 'model-loaded',
+      id: 1,
+      backend: 'webgpu',
+      dtype: 'float16',
+      loadMs: 1,
+      maxImagePixels: 8192 * 64, // about 724²
+    });
+    const html = render(store);
+    const options = /<select[^>]*data-testid="size"[^>]*>(.*?)<\/select>/.exec(html)![1]!;
+    const disabled = [...options.matchAll(/<option value="([^"]+)"( disabled="")?/g)]
+      .filter((m) => m[2])
+      .map((m) => m[1]);
+    expect(disabled).toEqual(['768x768']);
+    expect(html).toContain('Larger sizes do not fit this GPU&#x27;s buffers.');
+  });
+
   it('explains errors and renders worker text as text, never HTML', () => {
     const { store } = makeStore();
     store.getState().handleWorkerEvent({

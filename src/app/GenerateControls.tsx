@@ -18,6 +18,10 @@ export function GenerateControls() {
   const setPrompt = useAppStore((s) => s.setPrompt);
   const setSteps = useAppStore((s) => s.setSteps);
   const setSize = useAppStore((s) => s.setSize);
+  const maxImagePixels = useAppStore((s) => s.model?.maxImagePixels ?? null);
+  const fitsGpu = (key: SizeKey) =>
+    maxImagePixels === null || SIZE_CHOICES[key].width * SIZE_CHOICES[key].height <= maxImagePixels;
+  const someSizeTooLarge = (Object.keys(SIZE_CHOICES) as SizeKey[]).some((key) => !fitsGpu(key));
   const generate = useAppStore((s) => s.generate);
   const live = useAppStore((s) => s.live);
   const setLive = useAppStore((s) => s.setLive);
@@ -68,13 +72,19 @@ export function GenerateControls() {
             data-testid="size"
             value={size}
             onChange={(e) => setSize(e.target.value)}
+            aria-describedby={someSizeTooLarge ? `${id}-size-hint` : undefined}
           >
             {(Object.keys(SIZE_CHOICES) as SizeKey[]).map((key) => (
-              <option key={key} value={key}>
+              <option key={key} value={key} disabled={!fitsGpu(key)}>
                 {SIZE_CHOICES[key].label}
               </option>
             ))}
           </select>
+          {someSizeTooLarge && (
+            <p id={`${id}-size-hint`} className="hint" data-testid="size-limit-hint">
+              Larger sizes do not fit this GPU&apos;s buffers.
+            </p>
+          )}
         </div>
       </div>
 

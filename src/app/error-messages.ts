@@ -7,7 +7,7 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
   'no-shader-f16':
     'Your GPU/browser lacks 16-bit float shaders (shader-f16), which this fp16 model needs. Try an fp32 or q4 model, or the WebAssembly fallback.',
   'gpu-limits':
-    'A weight of this model is larger than the biggest buffer your GPU allows. Try a quantized (q4f16) build, or the WebAssembly fallback.',
+    'A weight of this model, or the work for the chosen image size, is larger than the biggest buffer your GPU allows. Choose a smaller size or a quantized (q4f16) build, or use the WebAssembly fallback.',
   'out-of-memory':
     'The model did not fit in memory. Close other tabs and apps that use the GPU, then load it again; or try a smaller (q4f16) build.',
   'download-failed':

@@ -116,6 +116,8 @@ export type WorkerEvent =
       imageToImage?: boolean;
       /** Why it cannot (which file, what went wrong reading it). */
       imageToImageMissing?: string;
+      /** The largest width × height this GPU's buffer limits allow (absent: no known limit). */
+      maxImagePixels?: number;
     }
   | { type: 'generation-started'; id: number }
   /** The request was replaced or cancelled before it produced a frame; not an error. */

@@ -97,6 +97,8 @@ export interface LoadedModel {
   /** It has a VAE encoder; when not, `imageToImageMissing` may say why. */
   imageToImage: boolean;
   imageToImageMissing: string | null;
+  /** The largest width × height this GPU's buffer limits allow; null where none is known. */
+  maxImagePixels: number | null;
 }
 
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
@@ -352,6 +354,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               loadMs: ev.loadMs,
               imageToImage: ev.imageToImage ?? false,
               imageToImageMissing: ev.imageToImageMissing ?? null,
+              maxImagePixels: ev.maxImagePixels ?? null,
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.

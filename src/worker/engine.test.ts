@@ -181,4 +181,38 @@ describe('worker engine', () => {
       },
     ]);
   });
+
+  it('refuses an image too large for the GPU before starting it, and reports the limit', async () => {
+    const limit = {
+      maxPixels: 512 * 512,
+      limit: 'maxStorageBufferBindingSize' as const,
+      limitBytes: 128 << 20,
+      scoreBytes: 2,
+    };
+    const { engine, events } = harness(async () => ({
+      model: fakeModel(),
+      backend: 'webgpu',
+      imageSizeLimit: limit,
+    }));
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    engine.receive({ type: 'generate', id: 2, params: { ...params, width: 768, height: 512 } });
+    await engine.idle();
+    engine.receive({ type: 'generate', id: 3, params: { ...params, width: 512, height: 512 } });
+    await engine.idle();
+    expect(events.map((e) => e.event)).toEqual([
+      expect.objectContaining({ type: 'model-loaded', id: 1, maxImagePixels: 512 * 512 }),
+      {
+        type: 'error',
+        id: 2,
+        error: {
+          code: 'gpu-limits',
+          message: expect.stringMatching(
+            /^A 768×512 image needs .* \(512×512 or fewer pixels fits\)\.$/,
+          ),
+        },
+      },
+      { type: 'generation-started', id: 3 },
+      expect.objectContaining({ type: 'frame', id: 3, width: 512, height: 512 }),
+    ]);
+  });
 });

@@ -10,10 +10,13 @@ import type {
 } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { toWorkerError } from './errors.ts';
+import { checkImageFitsGpu, type ImageSizeLimit } from './gpu-fit.ts';
 
 export interface LoadedOn {
   model: LoadedModel;
   backend: Backend;
+  /** The largest image this GPU's buffer limits allow; absent or null where none is known. */
+  imageSizeLimit?: ImageSizeLimit | null;
 }
 
 export interface EngineHost {
@@ -176,6 +179,7 @@ export class Engine {
       dtype: loaded.model.dtype,
       loadMs: this.host.now() - start,
       imageToImage: loaded.model.vaeEncoder !== undefined,
+      ...(loaded.imageSizeLimit ? { maxImagePixels: loaded.imageSizeLimit.maxPixels } : {}),
       ...(loaded.model.vaeEncoderMissing
         ? { imageToImageMissing: loaded.model.vaeEncoderMissing }
         : {}),
@@ -193,6 +197,9 @@ export class Engine {
       });
       return;
     }
+    // Refused before any GPU work: an oversized buffer would fail inside onnxruntime-web with
+    // a WebGPU validation error, or lose the device.
+    checkImageFitsGpu(params.width, params.height, current.imageSizeLimit ?? null);
     this.host.post({ type: 'generation-started', id });
     // Image-to-image: the page's version number keys the cache of encoded image latents.
     const init = input

@@ -6,6 +6,8 @@
  * not something WebGPU tells a page, so that limit only shows as an allocation failure.
  */
 import type { Capabilities } from '../protocol/messages.ts';
+import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
+import { operatorTypes } from '../pipeline/onnx/inspect.ts';
 import { weightSizes } from '../pipeline/onnx/tensor-sizes.ts';
 import { formatBytes } from '../storage/byte-units.ts';
 import { CapabilityError } from './capability-error.ts';
@@ -53,5 +55,82 @@ export function asOutOfMemory(
   return new CapabilityError(
     'out-of-memory',
     `Ran out of memory while creating the ${graph} session${weights}: ${message}`,
+  );
+}
+
+/**
+ * How large an image this adapter's buffer limits allow. SDXL's VAE decoder has one
+ * self-attention over every latent pixel, in its mid block; its score matrix holds
+ * (width/8 · height/8)² values in one tensor: 537 MB in fp16 at 1024², 8.6 GB at 2048². That
+ * outgrows a GPU buffer long before anything else in the pipeline does (the decoder's
+ * full-resolution 128-channel activations are 1 GiB even at 2048²), so it sets the limit.
+ */
+export interface ImageSizeLimit {
+  /** The largest width × height whose attention scores fit one buffer. */
+  maxPixels: number;
+  /** The adapter limit that binds, and its value. */
+  limit: 'maxBufferSize' | 'maxStorageBufferBindingSize';
+  limitBytes: number;
+  /** Bytes per attention score: 2 for an fp16 decoder, 4 for fp32. */
+  scoreBytes: number;
+}
+
+/** Attention in an export: MatMul-Softmax-MatMul, or onnxruntime's fused contrib operators. */
+const ATTENTION_OPERATORS = new Set([
+  'ai.onnx:Softmax',
+  'com.microsoft:Attention',
+  'com.microsoft:MultiHeadAttention',
+]);
+
+/** Latent pixels per image pixel along each side. */
+const VAE_SCALE = 8;
+
+/** The attention score matrix's size in bytes for a width × height image. */
+export function attentionScoreBytes(width: number, height: number, scoreBytes: number): number {
+  const tokens = (width / VAE_SCALE) * (height / VAE_SCALE);
+  return tokens * tokens * scoreBytes;
+}
+
+/**
+ * The image size limit for a VAE decoder graph on this adapter; null when the decoder has no
+ * attention (the tiny test models) or the adapter reports no limits.
+ */
+export function imageSizeLimit(vaeDecoder: Uint8Array, caps: Capabilities): ImageSizeLimit | null {
+  if (!operatorTypes(vaeDecoder).some((op) => ATTENTION_OPERATORS.has(op))) return null;
+  const limits = [
+    ['maxBufferSize', caps.maxBufferSize],
+    ['maxStorageBufferBindingSize', caps.maxStorageBufferBindingSize ?? null],
+  ] as const;
+  let binding: { limit: ImageSizeLimit['limit']; bytes: number } | null = null;
+  for (const [limit, bytes] of limits) {
+    if (bytes !== null && (!binding || bytes < binding.bytes)) binding = { limit, bytes };
+  }
+  if (!binding) return null;
+  const scoreBytes = modelUsesFloat16(vaeDecoder) ? 2 : 4;
+  const maxTokens = Math.floor(Math.sqrt(binding.bytes / scoreBytes));
+  return {
+    maxPixels: maxTokens * VAE_SCALE * VAE_SCALE,
+    limit: binding.limit,
+    limitBytes: binding.bytes,
+    scoreBytes,
+  };
+}
+
+/** The largest square side, a multiple of 64 like the size presets, within the limit. */
+export function largestSquareSide(maxPixels: number): number {
+  return Math.floor(Math.sqrt(maxPixels) / 64) * 64;
+}
+
+/** Throws 'gpu-limits' when a width × height image would not fit the adapter's buffers. */
+export function checkImageFitsGpu(width: number, height: number, fit: ImageSizeLimit | null) {
+  if (!fit || width * height <= fit.maxPixels) return;
+  const side = largestSquareSide(fit.maxPixels);
+  throw new CapabilityError(
+    'gpu-limits',
+    `A ${width}×${height} image needs a ${formatBytes(attentionScoreBytes(width, height, fit.scoreBytes))} ` +
+      `buffer for the VAE decoder's attention, and this GPU's ${fit.limit} is ${formatBytes(fit.limitBytes)}. ` +
+      (side >= 64
+        ? `Choose a smaller size (${side}×${side} or fewer pixels fits).`
+        : 'No image size fits; use the WebAssembly backend.'),
   );
 }

@@ -3,7 +3,7 @@
  * through the messages in src/protocol: engine requests (load, generate) go to the engine,
  * stored-weight requests (plan, download, list, delete) to the storage service.
  */
-import { loadSdxlModel } from '../pipeline/model-loader.ts';
+import { loadSdxlModel, type SessionFactory } from '../pipeline/model-loader.ts';
 import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { ChunkStore } from '../storage/chunk-store.ts';
@@ -16,6 +16,7 @@ import { probeCapabilities } from './capabilities.ts';
 import { Engine } from './engine.ts';
 import { fetchSource, modelBaseUrl } from './fetch-source.ts';
 import { browserSessionFactory, ortWebGpuDevice, resolveBackend } from './ort-runtime.ts';
+import { imageSizeLimit, type ImageSizeLimit } from './gpu-fit.ts';
 import { watchDeviceLoss } from './device-loss.ts';
 import { StorageService } from './storage-service.ts';
 
@@ -59,8 +60,15 @@ const engine = new Engine({
     const hosted = HOSTED_MODELS.find((m) => m.baseUrl === base.href);
     const hostedUrl = (path: string) => hosted?.files.find((f) => f.path === path)?.url;
     const source = weights && stored ? storedSource(weights, stored) : fetchSource(base, hostedUrl);
+    const gpuSessions = browserSessionFactory(backend, caps);
+    let sizeLimit: ImageSizeLimit | null = null;
+    const sessions: SessionFactory = (graph, model, externalData) => {
+      // The VAE decoder's attention decides how large an image fits this GPU's buffers.
+      if (backend === 'webgpu' && graph === 'vaeDecoder') sizeLimit = imageSizeLimit(model, caps);
+      return gpuSessions(graph, model, externalData);
+    };
     // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
-    const createSession = reshardingSessionFactory(browserSessionFactory(backend, caps));
+    const createSession = reshardingSessionFactory(sessions);
     const model = await loadSdxlModel(source, createSession, onProgress);
     if (backend === 'webgpu') {
       watchDeviceLoss(await ortWebGpuDevice(), (message) => {
@@ -68,7 +76,7 @@ const engine = new Engine({
         post({ type: 'error', id: null, error: { code: 'device-lost', message } });
       });
     }
-    return { model, backend };
+    return { model, backend, imageSizeLimit: sizeLimit };
   },
 });
 
