@@ -29,6 +29,20 @@ function makeStore() {
   return { store, posted };
 }
 
+/** The worker's plan for the first load: every file is stored already, so the model loads. */
+function planAllStored(store: AppStore) {
+  store.getState().handleWorkerEvent({
+    type: 'download-plan',
+    id: 1,
+    baseUrl: 'https://m.example/sdxl/',
+    modelId: 'm',
+    files: [],
+    totalBytes: 0,
+    storedBytes: 0,
+    freeBytes: null,
+  });
+}
+
 /** The opening tag of the element with this data-testid. */
 function tag(html: string, testId: string): string {
   const match = new RegExp(`<[a-z]+[^>]*data-testid="${testId}"[^>]*>`).exec(html);
@@ -82,16 +96,7 @@ describe('<App/>', () => {
     });
     expect(tag(render(store), 'load-model')).not.toContain('disabled');
     s.loadModel();
-    s.handleWorkerEvent({
-      type: 'download-plan',
-      id: 1,
-      baseUrl: 'https://m.example/sdxl/',
-      modelId: 'm',
-      files: [],
-      totalBytes: 0,
-      storedBytes: 0,
-      freeBytes: null,
-    });
+    planAllStored(store);
     s.handleWorkerEvent({
       type: 'load-progress',
       id: 1,
@@ -155,16 +160,7 @@ describe('<App/>', () => {
       capabilities: { webgpu: true, shaderF16: true, adapter: 'gpu', maxBufferSize: 1 << 30 },
     });
     s.loadModel();
-    s.handleWorkerEvent({
-      type: 'download-plan',
-      id: 1,
-      baseUrl: 'https://m.example/sdxl/',
-      modelId: 'm',
-      files: [],
-      totalBytes: 0,
-      storedBytes: 0,
-      freeBytes: null,
-    });
+    planAllStored(store);
     expect(render(store)).not.toContain('size-limit-hint');
     s.handleWorkerEvent({
       type: 'model-loaded',
