@@ -12,15 +12,21 @@ import { weightSizes } from '../pipeline/onnx/tensor-sizes.ts';
 import { formatBytes } from '../storage/byte-units.ts';
 import { CapabilityError } from './capability-error.ts';
 
+type BufferLimit = 'maxBufferSize' | 'maxStorageBufferBindingSize';
+
+/** The two limits one tensor's buffer must fit (a bound storage buffer); null: not reported. */
+function bufferLimits(caps: Capabilities): Array<[BufferLimit, number | null]> {
+  return [
+    ['maxBufferSize', caps.maxBufferSize],
+    ['maxStorageBufferBindingSize', caps.maxStorageBufferBindingSize ?? null],
+  ];
+}
+
 /** Throws 'gpu-limits' when the graph's largest weight does not fit the adapter's buffers. */
 export function checkFitsGpuLimits(graph: string, modelBytes: Uint8Array, caps: Capabilities) {
   const { largest } = weightSizes(modelBytes);
   if (!largest) return;
-  const limits = [
-    ['maxBufferSize', caps.maxBufferSize],
-    ['maxStorageBufferBindingSize', caps.maxStorageBufferBindingSize ?? null],
-  ] as const;
-  for (const [limit, value] of limits) {
+  for (const [limit, value] of bufferLimits(caps)) {
     if (value !== null && largest.bytes > value) {
       throw new CapabilityError(
         'gpu-limits',
@@ -69,7 +75,7 @@ export interface ImageSizeLimit {
   /** The largest width × height whose attention scores fit one buffer. */
   maxPixels: number;
   /** The adapter limit that binds, and its value. */
-  limit: 'maxBufferSize' | 'maxStorageBufferBindingSize';
+  limit: BufferLimit;
   limitBytes: number;
   /** Bytes per attention score: 2 for an fp16 decoder, 4 for fp32. */
   scoreBytes: number;
@@ -97,12 +103,8 @@ export function attentionScoreBytes(width: number, height: number, scoreBytes: n
  */
 export function imageSizeLimit(vaeDecoder: Uint8Array, caps: Capabilities): ImageSizeLimit | null {
   if (!operatorTypes(vaeDecoder).some((op) => ATTENTION_OPERATORS.has(op))) return null;
-  const limits = [
-    ['maxBufferSize', caps.maxBufferSize],
-    ['maxStorageBufferBindingSize', caps.maxStorageBufferBindingSize ?? null],
-  ] as const;
-  let binding: { limit: ImageSizeLimit['limit']; bytes: number } | null = null;
-  for (const [limit, bytes] of limits) {
+  let binding: { limit: BufferLimit; bytes: number } | null = null;
+  for (const [limit, bytes] of bufferLimits(caps)) {
     if (bytes !== null && (!binding || bytes < binding.bytes)) binding = { limit, bytes };
   }
   if (!binding) return null;
