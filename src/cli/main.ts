@@ -5,6 +5,7 @@
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
  *       [--image INPUT.png --strength S]    (image-to-image)
+ *   cli convert --model DIR --out DIR [--io fp32]   (fp32 export to fp16: convert-model.ts)
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -20,11 +21,13 @@ import { directorySource, nodeSessionFactory } from './node-model.ts';
 import { readPngImage } from './png-image.ts';
 import { encodePngWithParameters } from '../pipeline/png-export.ts';
 import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
+import { CONVERT_USAGE, convertCommand } from './convert-model.ts';
 
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
-               [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})`;
+               [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
+  ${CONVERT_USAGE}   fp32 export to fp16 (VAEs kept fp32)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -143,6 +146,8 @@ async function main(): Promise<void> {
       return tokenize(rest);
     case 'generate':
       return generate(rest);
+    case 'convert':
+      return convertCommand(rest);
     default:
       fail(command ? `unknown command ${command}` : 'no command given');
   }
