@@ -10,6 +10,7 @@ import {
 } from './hosted-models.ts';
 import { manifestFromBaseUrl, parseManifest, type Manifest } from './manifest.ts';
 import { startWeightServer, type WeightServer } from './testing/weight-server.ts';
+import { ModelProto, type Model } from '../pipeline/onnx/schema.ts';
 
 /** A manifest as untrusted JSON, to be broken field by field. */
 type Raw = Record<string, unknown> & { files?: Array<Record<string, unknown>> };
@@ -255,6 +256,31 @@ describe('manifestFromBaseUrl', () => {
     expect(manifest.files.find((f) => f.path === 'text_encoder_2/model.onnx')?.bytes).toBe(big);
     const graphRequests = seen.filter((r) => r.endsWith('text_encoder_2/model.onnx'));
     expect(graphRequests).toEqual([`HEAD ${server.url('models/tiny/text_encoder_2/model.onnx')}`]);
+  });
+
+  it('refuses a graph with GroupNorm before any of its weights is requested', async () => {
+    const original = readFileSync(path.join(dir, 'unet/model.onnx'));
+    const model = ModelProto.decode(original) as unknown as Model;
+    model.graph!.node!.push({
+      name: 'olive_group_norm',
+      opType: 'GroupNorm',
+      domain: 'com.microsoft',
+      input: ['sample', 'gamma', 'beta'],
+      output: ['normed'],
+    });
+    server.setFile('models/tiny/unet/model.onnx', ModelProto.encode(model).finish());
+    const before = server.requests.length;
+    try {
+      await expect(manifestFromBaseUrl(server.url('models/tiny'), fetch)).rejects.toThrow(
+        /unet\/model\.onnx: The unet graph uses operators neither backend .* has: com\.microsoft:GroupNorm\./,
+      );
+      const weightRequests = server.requests
+        .slice(before)
+        .filter((r) => r.path.endsWith('model.onnx_data'));
+      expect(weightRequests).toEqual([]);
+    } finally {
+      server.setFile('models/tiny/unet/model.onnx', original);
+    }
   });
 
   it('fails naming a missing required file, or a graph that is an HTML page', async () => {

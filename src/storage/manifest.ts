@@ -6,6 +6,7 @@
  */
 import { MODEL_FILES } from '../pipeline/model-layout.ts';
 import { externalDataFiles } from '../pipeline/onnx/inspect.ts';
+import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { WeightFileError, errorMessage } from './errors.ts';
 import {
   htmlPageError,
@@ -267,6 +268,9 @@ export async function manifestFromBaseUrl(
     } catch (error) {
       throw new WeightFileError(`${path}: ${errorMessage(error)}`);
     }
+    // Refused before any weight is fetched: operators no backend of this app can run.
+    const refusal = operatorRefusal(graph, model, 'any');
+    if (refusal) throw new WeightFileError(`${path}: ${refusal}`);
     for (const location of locations) {
       const dataPath = directoryOf(path) + location;
       if (!isSafeRelativePath(dataPath)) {
