@@ -33,7 +33,10 @@ export function HostedModels() {
               {m.displayName}
               {m === recommended && <span className="badge">recommended</span>}
             </span>
-            <span className="file-bytes">~{formatBytes(m.approxBytes)}</span>
+            <span className="file-bytes">
+              ~{formatBytes(m.approxBytes)}
+              {m.keptBytes !== undefined && `, ~${formatBytes(m.keptBytes)} kept (stored as fp16)`}
+            </span>
             <button
               type="button"
               disabled={!ready}
@@ -47,6 +50,10 @@ export function HostedModels() {
           </li>
         ))}
       </ul>
+      <p className="hint">
+        q4f16: the smallest download, 4-bit weights with a slight loss of detail. fp16: full
+        quality, a bigger download, and a GPU with shader-f16 and large buffers.
+      </p>
     </div>
   );
 }

@@ -43,6 +43,8 @@ export interface HostedModelInfo {
   baseUrl: string;
   /** From the model card; the exact size is read from the host before downloading. */
   approxBytes: number;
+  /** What stays stored when less than the download (files converted to fp16 as they arrive). */
+  keptBytes?: number;
 }
 
 export type StorageRequest =

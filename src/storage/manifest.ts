@@ -44,6 +44,11 @@ export interface ManifestFile {
   graph?: ManifestGraph;
   /** The model works without it (vae_encoder, special_tokens_map.json): a 404 skips it. */
   optional?: boolean;
+  /**
+   * 'fp16': the file is an fp32 graph (or its external data) to be stored converted to fp16
+   * (src/pipeline/onnx/fp16-convert.ts): about half of `bytes` is kept.
+   */
+  storeAs?: 'fp16';
 }
 
 export interface Manifest {
@@ -132,6 +137,14 @@ function parseFile(value: unknown, field: string): ManifestFile {
     }
     file.sha256 = sha256;
   }
+  const storeAs = record['storeAs'];
+  if (storeAs !== undefined) {
+    if (storeAs !== 'fp16') fail(`${field}.storeAs`, 'must be "fp16"');
+    if (file.role !== 'graph' && file.role !== 'external-data') {
+      fail(`${field}.storeAs`, 'is only for graphs and their external data');
+    }
+    file.storeAs = storeAs;
+  }
   for (const flag of ['bytesApproximate', 'optional'] as const) {
     const flagValue = record[flag];
     if (flagValue === undefined) continue;
@@ -174,6 +187,17 @@ export function parseManifest(json: unknown): Manifest {
 /** The sum of the manifest's file sizes. */
 export function manifestBytes(manifest: Manifest): number {
   return manifest.files.reduce((sum, file) => sum + file.bytes, 0);
+}
+
+/**
+ * What the manifest keeps once stored: its download size, less half of each file stored as
+ * fp16 (float32 weights become float16; a graph file's own structure is small).
+ */
+export function manifestKeptBytes(manifest: Manifest): number {
+  return manifest.files.reduce(
+    (sum, file) => sum + (file.storeAs === 'fp16' ? Math.ceil(file.bytes / 2) : file.bytes),
+    0,
+  );
 }
 
 /** The graph files of the standard layout, with the graph each one is. */
