@@ -13,7 +13,7 @@ import {
 } from './errors.ts';
 import { downloadFile, type FileDownloadContext, type WeightStore } from './file-download.ts';
 import { remoteFileSize, type FetchFn } from './http-file.ts';
-import { manifestBytes, type Manifest, type ManifestFile } from './manifest.ts';
+import { manifestBytes, storedSizeMatches, type Manifest, type ManifestFile } from './manifest.ts';
 import { ProgressTracker, type DownloadProgress } from './download-progress.ts';
 import { browserStorageEnv, freeBytes, type StorageEnv } from './storage-env.ts';
 
@@ -186,7 +186,7 @@ async function run(
   let storedBefore = 0;
   for (const file of resolved.files) {
     const record = await store.storedFile(modelId, file.path);
-    if (record && record.bytes === file.bytes) {
+    if (record && storedSizeMatches(file, record.bytes)) {
       storedBefore += record.bytesStored;
     }
   }
@@ -219,6 +219,7 @@ async function run(
     runnable: () => control.runnable(),
     setLoaded: (path, bytes) => tracker.setLoaded(path, bytes),
     received: (path, bytes) => tracker.received(path, bytes),
+    files: resolved.files,
   };
 
   // Largest first: the long files start early, the small ones fill the gaps.

@@ -190,6 +190,14 @@ export function manifestBytes(manifest: Manifest): number {
 }
 
 /**
+ * Whether a stored file record of `storedBytes` is this manifest file: the same size, or for a
+ * file stored as fp16, the converted size (known only once converted; the record says it).
+ */
+export function storedSizeMatches(file: ManifestFile, storedBytes: number): boolean {
+  return file.storeAs === 'fp16' ? storedBytes > 0 : storedBytes === file.bytes;
+}
+
+/**
  * What the manifest keeps once stored: its download size, less half of each file stored as
  * fp16 (float32 weights become float16; a graph file's own structure is small).
  */
