@@ -22,7 +22,7 @@ function DownloadPlanPrompt() {
   const loadWithoutStoring = useAppStore((s) => s.loadWithoutStoring);
   const dismiss = useAppStore((s) => s.dismissPlan);
   if (!plan) return null;
-  const remaining = plan.totalBytes - plan.storedBytes;
+  const remaining = (plan.keptBytes ?? plan.totalBytes) - plan.storedBytes;
   const tooBig = plan.freeBytes !== null && remaining > plan.freeBytes;
   return (
     <div
@@ -35,6 +35,8 @@ function DownloadPlanPrompt() {
         <strong>This model is {formatBytes(plan.totalBytes)}</strong> in {plan.files.length} files.
         {plan.storedBytes > 0 &&
           ` ${formatBytes(plan.storedBytes)} are already stored from an earlier download; it resumes from there.`}
+        {plan.keptBytes !== undefined &&
+          ` About ${formatBytes(plan.keptBytes)} is kept: the fp32 text encoders and UNet are converted to fp16 as they download (the VAE stays fp32, which fp16 would overflow).`}
       </p>
       <p className="hint">
         Downloaded once and kept in this browser, it loads from disk on every later visit, offline

@@ -34,6 +34,8 @@ export interface DownloadPlan {
   storedBytes: number;
   /** Free space the browser offers, when it says. */
   freeBytes: number | null;
+  /** What stays stored when less than totalBytes (files converted to fp16 as they arrive). */
+  keptBytes?: number;
 }
 
 /** A hosted build the user can pick instead of typing a URL. */

@@ -13,7 +13,12 @@ import {
 } from './errors.ts';
 import { downloadFile, type FileDownloadContext, type WeightStore } from './file-download.ts';
 import { remoteFileSize, type FetchFn } from './http-file.ts';
-import { manifestBytes, storedSizeMatches, type Manifest, type ManifestFile } from './manifest.ts';
+import {
+  manifestKeptBytes,
+  storedSizeMatches,
+  type Manifest,
+  type ManifestFile,
+} from './manifest.ts';
 import { ProgressTracker, type DownloadProgress } from './download-progress.ts';
 import { browserStorageEnv, freeBytes, type StorageEnv } from './storage-env.ts';
 
@@ -190,7 +195,8 @@ async function run(
       storedBefore += record.bytesStored;
     }
   }
-  const needed = manifestBytes(resolved) - storedBefore;
+  // Files stored as fp16 need about half their download size.
+  const needed = manifestKeptBytes(resolved) - storedBefore;
   const free = await freeBytes(env);
   if (free !== null && needed > free) {
     throw new StorageQuotaError(

@@ -119,9 +119,8 @@ export const SDXL_TURBO_FP16_CONVERTED: Manifest = parseManifest({
   ],
 });
 
-/**
- * The hosted builds the app offers, smallest download first. The converted fp16 build joins
- * the list once the download path converts while storing (issue 14, "conversion while
- * downloading"): until then it would keep all 14 GB of fp32 weights.
- */
-export const HOSTED_MODELS: readonly Manifest[] = [WEBNN_SDXL_TURBO_Q4F16];
+/** The hosted builds the app offers, smallest download first. */
+export const HOSTED_MODELS: readonly Manifest[] = [
+  WEBNN_SDXL_TURBO_Q4F16,
+  SDXL_TURBO_FP16_CONVERTED,
+];

@@ -15,6 +15,7 @@ import type { FetchFn } from '../storage/http-file.ts';
 import {
   manifestBytes,
   manifestFromBaseUrl,
+  manifestKeptBytes,
   parseManifest,
   urlId,
   type Manifest,
@@ -126,6 +127,9 @@ export class StorageService {
       totalBytes: manifestBytes(manifest),
       storedBytes: status.complete ? manifestBytes(manifest) : status.storedBytes,
       freeBytes: await freeBytes(this.host.env),
+      ...(manifestKeptBytes(manifest) < manifestBytes(manifest)
+        ? { keptBytes: manifestKeptBytes(manifest) }
+        : {}),
     });
   }
 
