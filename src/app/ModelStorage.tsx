@@ -21,6 +21,7 @@ function DownloadPlanPrompt() {
   const confirm = useAppStore((s) => s.confirmDownload);
   const loadWithoutStoring = useAppStore((s) => s.loadWithoutStoring);
   const dismiss = useAppStore((s) => s.dismissPlan);
+  const planStoreAsFp16 = useAppStore((s) => s.planStoreAsFp16);
   if (!plan) return null;
   const remaining = (plan.keptBytes ?? plan.totalBytes) - plan.storedBytes;
   const tooBig = plan.freeBytes !== null && remaining > plan.freeBytes;
@@ -49,6 +50,18 @@ function DownloadPlanPrompt() {
           Not enough space: {formatBytes(remaining)} needed, {formatBytes(plan.freeBytes ?? 0)}{' '}
           free.
         </p>
+      )}
+      {plan.canStoreAsFp16 && (
+        <label className="hint">
+          <input
+            type="checkbox"
+            data-testid="store-as-fp16"
+            checked={plan.storeAsFp16 ?? false}
+            onChange={(e) => planStoreAsFp16(e.target.checked)}
+          />{' '}
+          Keep as fp16: for an fp32 export, converts the text encoders and UNet while they download
+          (about half the storage; running fp16 on the GPU needs shader-f16).
+        </label>
       )}
       <details>
         <summary>Files</summary>

@@ -351,3 +351,23 @@ async function fetchGraph(
   if (isHtmlResponse(response)) throw htmlPageError(path, url);
   return new Uint8Array(await response.arrayBuffer());
 }
+
+/** The graphs a "keep as fp16" copy converts; the VAEs stay fp32 (SDXL's VAE overflows in fp16). */
+const FLOAT16_GRAPHS: readonly ManifestGraph[] = ['textEncoder', 'textEncoder2', 'unet'];
+
+/**
+ * The same fp32 export, kept as fp16: its text encoders and UNet (graphs and external data)
+ * marked `storeAs: 'fp16'`, under its own id so it is stored beside (not over) an fp32 copy.
+ */
+export function storedAsFp16(manifest: Manifest): Manifest {
+  return {
+    ...manifest,
+    id: `${manifest.id}-fp16`,
+    displayName: `${manifest.displayName} (kept as fp16)`,
+    files: manifest.files.map((file) =>
+      file.graph && FLOAT16_GRAPHS.includes(file.graph) && file.role !== 'tokenizer'
+        ? { ...file, storeAs: 'fp16' as const }
+        : file,
+    ),
+  };
+}
