@@ -277,6 +277,25 @@ describe('fp16 conversion of a graph', () => {
     expect(resumePoint(layout, 3)).toEqual({ outputOffset: 2, sourceOffset: 4 });
   });
 
+  it('refuses models it would damage: subgraphs, fields the schema does not know', () => {
+    const model = decodeModel(patternVaeDecoder().model);
+    model.graph.node!.push({
+      name: 'branch',
+      opType: 'If',
+      domain: '',
+      input: ['c'],
+      output: ['o'],
+    });
+    expect(() => convertModelToFloat16(ModelProto.encode(model).finish())).toThrow(
+      /does not convert subgraphs \(If node\)/,
+    );
+    // ModelProto.functions (field 25, tag bytes 0xca 0x01, 2 bytes long): appended raw, as a
+    // newer exporter would write it.
+    const plain = patternVaeDecoder().model;
+    const withFunctions = new Uint8Array([...plain, 0xca, 0x01, 0x02, 0x0a, 0x00]);
+    expect(() => convertModelToFloat16(withFunctions)).toThrow(/unsupported fields ModelProto\.25/);
+  });
+
   it('counts clamped values in streamed and inline tensors', () => {
     const big = patternVaeDecoder();
     const model = decodeModel(big.model);
