@@ -50,6 +50,8 @@ test('an fp32 model kept as fp16: converted while downloading, resumed, reloaded
   await expect(plan).toContainText(/About [\d.]+ MB is kept/);
   await page.getByTestId('download-confirm').click();
 
+  await expect(page.getByTestId('download-progress')).toContainText('converting to fp16');
+
   // Reload while the UNet's external data is partly stored.
   // (Its progress counts source bytes whose converted chunks are stored.)
   const unetData = page.locator('[data-file="unet/model.onnx_data"] progress');

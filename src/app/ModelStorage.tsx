@@ -122,7 +122,11 @@ function DownloadProgressView() {
       aria-live="polite"
     >
       <p className="hint">
-        {download.paused ? 'Paused: ' : 'Downloading into this browser: '}
+        {download.paused
+          ? 'Paused: '
+          : download.converting
+            ? 'Downloading and converting to fp16 into this browser: '
+            : 'Downloading into this browser: '}
         <span data-testid="download-total">{total ? figures(total) : 'checking files…'}</span>
       </p>
       <progress

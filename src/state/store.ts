@@ -115,6 +115,8 @@ export interface DownloadState {
   paused: boolean;
   total: TransferFigures | null;
   files: Record<string, TransferFigures>;
+  /** Some files are converted to fp16 as they arrive (the plan said what is kept). */
+  converting?: boolean;
 }
 
 /** How live mode paced the work: requests asked, generations run, frames, and skipped ones. */
@@ -681,6 +683,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
             paused: false,
             total: null,
             files: {},
+            ...(plan.keptBytes !== undefined ? { converting: true } : {}),
           },
         });
       },
