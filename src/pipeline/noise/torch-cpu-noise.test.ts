@@ -73,7 +73,7 @@ describe.each(KERNELS)('TorchCpuNoise (%s kernel) against PyTorch', (kernel, fil
 
 describe('the fixture covers what the issue asks for', () => {
   const seeds = new Set<number>();
-  const sizes = new Set<number>();
+  const sizes = new Set<string>();
   let consecutive = false;
   for (const c of loadFixture('torch-randn-avx2.json').cases) {
     seeds.add(c.seed);
