@@ -41,6 +41,7 @@ function forgetNoiseGenerator(): Promise<number> {
 test('an image kept before torch-cpu (its parameters name no generator) is made again exactly', async ({
   page,
 }) => {
+  test.setTimeout(600_000); // three generations, a Node run and a reload from storage
   await openWithModel(page, 'tiny-fp32', 'webgpu');
   const noise = page.getByTestId('noise');
   await expect(noise).toHaveValue('torch-cpu'); // new images: PyTorch's CPU generator
@@ -69,11 +70,10 @@ test('an image kept before torch-cpu (its parameters name no generator) is made 
   await expect(noise).toHaveValue('torch-cpu');
   await expect(page.getByTestId('history-item')).toHaveCount(1);
 
-  // The same prompt and seed with torch-cpu is another image (and the Node runner's).
+  // The same prompt and seed with torch-cpu is another image (text-to-image.spec.ts matches
+  // torch-cpu images to the Node runner's).
   const fresh = await generateImage(page, { prompt, seed: 4242, steps: 2 });
   expect(pixelDiff(fresh, old).meanAbs).toBeGreaterThan(5);
-  const freshReference = nodeRunnerImage({ model: 'tiny-fp32', prompt, seed: 4242, steps: 2 });
-  expect(pixelDiff(fresh, freshReference).maxAbs).toBeLessThanOrEqual(MAX_CHANNEL_DIFF);
 
   // Restore the old image's settings: its generator comes back with them, and Generate makes
   // the old image again, pixel for pixel.
