@@ -24,8 +24,8 @@ import { Mt19937 } from './mt19937.ts';
  *   transformed again (overwriting values the last whole block already wrote).
  * - Fewer than 16 values (`normal_kernel`'s serial path, same file, with
  *   `at::normal_distribution<double>` from aten/src/ATen/core/DistributionsHelper.h): each value
- *   is a double Box-Muller: u1, u2 double uniforms, r = sqrt(-2 log(1 - u2)),
- *   theta = 2 pi u1; it returns r cos(theta) rounded to float and caches r sin(theta) on the
+ *   is a double Box-Muller: u1, u2 double uniforms, r = sqrt(-2 log(1 - u2)) (torch 2.x writes
+ *   log1p(-u2), used here; the two agree once rounded to float), theta = 2 pi u1; it returns r cos(theta) rounded to float and caches r sin(theta) on the
  *   generator, which the next value taken this way (in this call or a later one) uses instead
  *   of drawing. The float paths above neither read nor clear that cache.
  *
