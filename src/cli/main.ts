@@ -4,7 +4,8 @@
  *
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
- *       [--image INPUT.png --strength S]    (image-to-image)
+ *       [--image INPUT.png --strength S]    (image-to-image)  [--noise torch-cpu|mulberry32]
+ *   cli noise --seed N --shape 1,4,64,64 [--draws K]     (see noise-command.ts)
  *   cli convert --model DIR --out DIR [--io fp32]   (fp32 export to fp16: convert-model.ts)
  */
 import { writeFile } from 'node:fs/promises';
@@ -22,11 +23,19 @@ import { readPngImage } from './png-image.ts';
 import { encodePngWithParameters } from '../pipeline/png-export.ts';
 import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
 import { CONVERT_USAGE, convertCommand } from './convert-model.ts';
+import { NOISE_USAGE, noiseCommand } from './noise-command.ts';
+import {
+  DEFAULT_NOISE_GENERATOR,
+  NOISE_GENERATORS,
+  isNoiseGeneratorName,
+} from '../pipeline/noise/noise-generators.ts';
 
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
                [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
+               [--noise ${NOISE_GENERATORS.join('|')}]   seeded generator (default ${DEFAULT_NOISE_GENERATOR})
+  ${NOISE_USAGE}
   ${CONVERT_USAGE}   fp32 export to fp16 (VAEs kept fp32)`;
 
 function fail(message: string): never {
@@ -80,14 +89,18 @@ async function generate(args: string[]): Promise<void> {
       out: { type: 'string' },
       image: { type: 'string' },
       strength: { type: 'string' },
+      noise: { type: 'string' },
     },
   });
   if (!values.model) fail('--model is required');
+  const noise = values.noise ?? DEFAULT_NOISE_GENERATOR;
+  if (!isNoiseGeneratorName(noise)) fail(`--noise must be one of ${NOISE_GENERATORS.join(', ')}`);
   if (values.prompt === undefined) fail('--prompt is required');
   if (!values.out) fail('--out is required');
   const params = {
     prompt: values.prompt,
     seed: integerOption(values.seed, 'seed'),
+    noise,
     steps: integerOption(values.steps, 'steps', 1),
     width: integerOption(values.width, 'width', 512),
     height: integerOption(values.height, 'height', 512),
@@ -146,6 +159,9 @@ async function main(): Promise<void> {
       return tokenize(rest);
     case 'generate':
       return generate(rest);
+    case 'noise':
+      process.stdout.write(noiseCommand(rest));
+      return;
     case 'convert':
       return convertCommand(rest);
     default:

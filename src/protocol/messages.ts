@@ -12,7 +12,7 @@ import type { HostedModelInfo, StorageEvent, StorageRequest } from './storage-me
 export type * from './storage-messages.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 export type Backend = 'webgpu' | 'wasm';
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
