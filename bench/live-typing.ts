@@ -6,9 +6,9 @@
  * generations started per keystroke and the time from the last keystroke to the final frame as
  * a ratio of one generation's time.
  */
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { WorkerEvent } from '../src/protocol/messages.ts';
+import { ensureTinyTestModel } from './test-model.ts';
 
 export interface LiveTypingResult {
   intervalInGenerations: number;
@@ -143,6 +143,6 @@ export function printLiveTyping(results: LiveTypingResult[]): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const dir = process.argv[2] ?? path.resolve(import.meta.dirname, '../.test-models/tiny-fp32');
+  const dir = process.argv[2] ?? ensureTinyTestModel();
   printLiveTyping(await benchLiveTyping(dir));
 }

@@ -8,8 +8,8 @@
  *   npm run bench -- --only pipeline [--model-dir DIR] [--images 5] [--steps 1] [--size 512]
  *                                    # WebGPU pipeline vs bare session.run (issue 8)
  */
-import path from 'node:path';
 import { benchLiveTyping, printLiveTyping } from './live-typing.ts';
+import { ensureTinyTestModel } from './test-model.ts';
 
 const args = process.argv.slice(2);
 const onlyAt = args.indexOf('--only');
@@ -19,13 +19,14 @@ if (onlyAt >= 0) args.splice(onlyAt, 2);
 process.argv = [...process.argv.slice(0, 2), ...args];
 
 if (only === undefined || only === 'live') {
-  const modelDir = path.resolve(import.meta.dirname, '../.test-models/tiny-fp32');
-  printLiveTyping(await benchLiveTyping(modelDir));
+  printLiveTyping(await benchLiveTyping(ensureTinyTestModel()));
 }
 if (only === undefined || only === 'storage') {
   await import('./storage.ts');
 }
 if (only === undefined || only === 'pipeline') {
+  // Its default --model-dir is the tiny fp32 set; make it when no other directory is given.
+  if (!args.some((a) => a.startsWith('--model-dir'))) ensureTinyTestModel();
   // Each benchmark reads its own options; run alone, it gets all of them.
   if (only === undefined) process.argv = process.argv.slice(0, 2);
   await import('./pipeline.ts');
