@@ -5,6 +5,7 @@
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
  *       [--image INPUT.png --strength S]    (image-to-image)
+ *       [--decoder vae|taesd]                (taesd: TAESDXL, the live-preview decoder)
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -24,7 +25,8 @@ import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
-               [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})`;
+               [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
+               [--decoder vae|taesd]   the full VAE (default) or TAESDXL (needs taesdxl/ in DIR)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -77,8 +79,12 @@ async function generate(args: string[]): Promise<void> {
       out: { type: 'string' },
       image: { type: 'string' },
       strength: { type: 'string' },
+      decoder: { type: 'string', default: 'vae' },
     },
   });
+  const decoder = values.decoder;
+  if (decoder !== 'vae' && decoder !== 'taesd')
+    fail(`--decoder must be vae or taesd, got ${decoder}`);
   if (!values.model) fail('--model is required');
   if (values.prompt === undefined) fail('--prompt is required');
   if (!values.out) fail('--out is required');
@@ -103,7 +109,10 @@ async function generate(args: string[]): Promise<void> {
   const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory);
   const loadMs = performance.now() - loadStart;
   try {
-    const image = await new TextToImagePipeline(model).generate(params, {}, init);
+    if (decoder === 'taesd' && !model.taesdDecoder) {
+      throw new Error(`--decoder taesd: the model has no TAESDXL weights (${model.taesdMissing})`);
+    }
+    const image = await new TextToImagePipeline(model).generate(params, { decoder }, init);
     // The same text chunks as the app's Download PNG (prompt, seed, steps, size, model).
     const modelDir = resolve(values.model);
     const png = encodePngWithParameters(
@@ -112,7 +121,7 @@ async function generate(args: string[]): Promise<void> {
     );
     await writeFile(values.out, png);
     process.stdout.write(
-      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
+      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, decoder: image.decoder, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
     );
     // The same stages the app shows under the image, for a person reading the terminal.
     process.stderr.write(`${stageLine(image.timings)}\n`);

@@ -99,10 +99,22 @@ export interface LoadedModel {
   imageToImageMissing: string | null;
   /** The largest width × height this GPU's buffer limits allow; null where none is known. */
   maxImagePixels: number | null;
+  /** It has TAESDXL weights: live frames and per-step previews can be decoded with them. */
+  previews?: boolean;
 }
 
+/**
+ * After a TAESDXL-decoded live frame, this long without a new edit and the full VAE decodes
+ * the same latents (the worker kept them; the UNet does not run again).
+ */
+export const PREVIEW_IDLE_MS = 600;
+
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
-export type Frame = Omit<Extract<WorkerEvent, { type: 'frame' }>, 'type'> & {
+export type Frame = Omit<Extract<WorkerEvent, { type: 'frame' }>, 'type' | 'timings'> & {
+  /** null for a per-step preview (the request is still running). */
+  timings: Extract<WorkerEvent, { type: 'frame' }>['timings'] | null;
+  /** A per-step TAESDXL preview: which step of how many. */
+  preview?: { step: number; steps: number };
   /** From the edit (or click) that asked for this image to its arrival, in ms. */
   latencyMs: number | null;
 };
@@ -135,6 +147,11 @@ export interface AppData {
   backendChoice: BackendChoice;
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
+  /**
+   * Previews with TAESDXL (where the model has it): live frames while typing (the full VAE
+   * after a pause), and a picture after each step with 2-4 steps. Off: always the full VAE.
+   */
+  previews: boolean;
   /** Unlocked: every Generate click first picks a new random seed. Live edits never do. */
   seedLocked: boolean;
   /** Image-to-image: the input image (null: text-to-image) and how much of it is redone. */
@@ -190,6 +207,7 @@ export interface AppActions {
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
   setLive(live: boolean): void;
+  setPreviews(previews: boolean): void;
   /** Image-to-image from this (decoded, full-size) image; `name` is shown under it. */
   setInputImage(image: RgbaImage, name: string): void;
   /** The newest generated image becomes the input image. */
@@ -245,6 +263,8 @@ export interface StoreDeps {
   randomSeed?: () => number;
   /** Clock for latency figures; defaults to performance.now. */
   now?: () => number;
+  /** Timer for the full-VAE decode after a pause (tests); defaults to setTimeout. */
+  setTimer?: (run: () => void, ms: number) => () => void;
 }
 
 export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
@@ -287,6 +307,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
   const now = deps.now ?? (() => performance.now());
   /** When each generate request was asked for, until its frame (or end) arrives. */
   const requestedAt = new Map<number, number>();
+  const setTimer =
+    deps.setTimer ??
+    ((run: () => void, ms: number) => {
+      const timer = setTimeout(run, ms);
+      return () => clearTimeout(timer);
+    });
+  /** Cancels the pending full-VAE decode of the last preview frame, if any. */
+  let cancelFullDecode: (() => void) | null = null;
   let inputImageVersion = 0;
   /** The model to load again once a restarted worker is ready. */
   let reloadAfterRestart: string | null = null;
@@ -355,6 +383,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               imageToImage: ev.imageToImage ?? false,
               imageToImageMissing: ev.imageToImageMissing ?? null,
               maxImagePixels: ev.maxImagePixels ?? null,
+              previews: ev.previews ?? false,
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
@@ -403,10 +432,32 @@ export function createAppStore(deps: StoreDeps): AppStore {
               backend: ev.backend,
               params: ev.params,
               timings: ev.timings,
+              ...(ev.decoder ? { decoder: ev.decoder } : {}),
               latencyMs: askedAt === undefined ? null : now() - askedAt,
             },
             stats,
             ...finished,
+          });
+          if (ev.decoder === 'taesd' && done) scheduleFullDecode(ev.id, ev.params);
+          return;
+        }
+        case 'preview': {
+          // Only the running request's steps; never over a newer picture.
+          if (ev.id !== s.generatingId || (s.frame && ev.id < s.frame.id)) return;
+          if (ev.pixels.byteLength !== ev.width * ev.height * 4) return;
+          set({
+            frame: {
+              id: ev.id,
+              width: ev.width,
+              height: ev.height,
+              pixels: ev.pixels,
+              backend: ev.backend,
+              params: ev.params,
+              timings: null,
+              decoder: 'taesd',
+              preview: { step: ev.step, steps: ev.steps },
+              latencyMs: null,
+            },
           });
           return;
         }
@@ -508,6 +559,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
     const requestGeneration = (live: boolean): boolean => {
       const s = get();
       if (!canGenerate(s)) return false;
+      cancelFullDecode?.();
+      cancelFullDecode = null;
       if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
@@ -519,13 +572,40 @@ export function createAppStore(deps: StoreDeps): AppStore {
       };
       requestedAt.set(id, now());
       const image = s.inputImage ? { image: wireImage(s.inputImage) } : {};
-      deps.port.post({ type: 'generate', id, params, live, ...image });
+      const previews = s.previews && s.model?.previews === true;
+      // Live text-to-image frames are TAESDXL previews; the full VAE follows after a pause.
+      const decoder = previews && live && !s.inputImage ? 'taesd' : 'vae';
+      deps.port.post({
+        type: 'generate',
+        id,
+        params,
+        live,
+        ...image,
+        ...(previews ? { decoder, stepPreviews: true } : {}),
+      });
       set({
         generatingId: id,
         error: null,
         stats: { ...s.stats, requested: s.stats.requested + 1 },
       });
       return true;
+    };
+
+    /**
+     * After PREVIEW_IDLE_MS without a new request, the full VAE decodes the preview's latents:
+     * the same parameters with decoder 'vae', which the worker answers from its kept latents.
+     */
+    const scheduleFullDecode = (frameId: number, params: GenerateParams) => {
+      cancelFullDecode?.();
+      cancelFullDecode = setTimer(() => {
+        cancelFullDecode = null;
+        const s = get();
+        if (s.frame?.id !== frameId || s.generatingId !== null || !canGenerate(s)) return;
+        const id = nextRequestId++;
+        requestedAt.set(id, now());
+        deps.port.post({ type: 'generate', id, params, live: false, decoder: 'vae' });
+        set({ generatingId: id, stats: { ...s.stats, requested: s.stats.requested + 1 } });
+      }, PREVIEW_IDLE_MS);
     };
 
     /** In live mode, an edit asks for its image (an empty prompt asks for nothing yet). */
@@ -547,6 +627,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
       live: true,
+      previews: true,
       seedLocked: true,
       inputImage: null,
       strength: DEFAULT_STRENGTH,
@@ -631,6 +712,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
         set({ live });
         if (live) requestLive();
       },
+      setPreviews: (previews) => set({ previews }),
       setModelUrl: (modelUrl) => set({ modelUrl }),
       setBackendChoice: (choice) => {
         if (isBackendChoice(choice)) set({ backendChoice: choice });

@@ -183,6 +183,7 @@ export class Engine {
       ...(loaded.model.vaeEncoderMissing
         ? { imageToImageMissing: loaded.model.vaeEncoderMissing }
         : {}),
+      previews: loaded.model.taesdDecoder !== undefined,
     });
   }
 
@@ -210,7 +211,32 @@ export class Engine {
       : undefined;
     const image = await current.pipeline.generate(
       params satisfies GenerateParams,
-      { now: () => this.host.now(), stillWanted },
+      {
+        now: () => this.host.now(),
+        stillWanted,
+        decoder: request.decoder ?? 'vae',
+        ...(request.stepPreviews
+          ? {
+              onStepPreview: (preview) => {
+                const pixels = preview.pixels.buffer as ArrayBuffer;
+                this.host.post(
+                  {
+                    type: 'preview',
+                    id,
+                    step: preview.step,
+                    steps: preview.steps,
+                    width: preview.width,
+                    height: preview.height,
+                    pixels,
+                    backend: current.backend,
+                    params,
+                  },
+                  [pixels],
+                );
+              },
+            }
+          : {}),
+      },
       init,
     );
     const pixels = image.pixels.buffer as ArrayBuffer;
@@ -224,6 +250,7 @@ export class Engine {
         backend: current.backend,
         params,
         timings: image.timings,
+        decoder: image.decoder,
       },
       [pixels],
     );
