@@ -166,7 +166,13 @@ export class Engine {
     const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
     if (warmUp) {
       try {
-        await this.current.pipeline.generate(warmUp, { now: () => this.host.now() });
+        const now = () => this.host.now();
+        if (loaded.model.taesdDecoder) {
+          // TAESDXL first, then the full VAE on the kept latents: both decoders' shaders are
+          // compiled for one UNet run.
+          await this.current.pipeline.generate(warmUp, { now, decoder: 'taesd' });
+        }
+        await this.current.pipeline.generate(warmUp, { now });
       } catch (error) {
         // A real generation reports whatever is wrong; the load itself succeeded.
         this.host.log('warm-up image failed', error);
