@@ -49,7 +49,9 @@ export async function generateImage(
       async () => {
         if (await error.count()) return `error: ${await error.innerText()}`;
         const id = await canvas.getAttribute('data-frame-id');
-        return id !== null && id !== before ? 'new frame' : 'waiting';
+        // A per-step TAESDXL preview carries the request's id too: wait for its own frame.
+        const preview = await canvas.getAttribute('data-preview-step');
+        return id !== null && id !== before && preview === null ? 'new frame' : 'waiting';
       },
       { timeout: options.timeoutMs ?? 90_000 },
     )

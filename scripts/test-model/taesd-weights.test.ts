@@ -9,8 +9,8 @@ describe('test model set: TAESDXL weights', () => {
     const bytes = testTaesdWeights();
     expect(Buffer.from(bytes).equals(Buffer.from(testTaesdWeights()))).toBe(true);
     const weights = readSafetensors(bytes);
-    expect(taesdChannels(weights, 'decoder')).toBe(8);
-    expect(taesdChannels(weights, 'encoder')).toBe(8);
+    expect(taesdChannels(weights, 'decoder')).toBe(4);
+    expect(taesdChannels(weights, 'encoder')).toBe(4);
     ort.env.wasm.numThreads = 1;
     const session = await ort.InferenceSession.create(taesdDecoderGraph(weights), {
       executionProviders: ['wasm'],

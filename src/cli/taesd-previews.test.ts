@@ -1,6 +1,6 @@
 /**
  * TAESDXL previews in the pipeline, on the tiny models (their taesdxl/ weights are random, width
- * 8) with onnxruntime-web's wasm backend: the host path, and the device path (helper graphs;
+ * 4) with onnxruntime-web's wasm backend: the host path, and the device path (helper graphs;
  * sessions that claim device outputs, as in gpu-resident.test.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';

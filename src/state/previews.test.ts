@@ -86,6 +86,8 @@ describe('previews', () => {
     expect(live).toMatchObject({ live: true, decoder: 'taesd', stepPreviews: true });
     t.send(frameEvent(live.id, live.params, 'taesd'));
     expect(t.s().frame?.decoder).toBe('taesd');
+    // Not final yet: the full decode is pending.
+    expect(t.s().status).toBe('generating');
     const timer = t.timers.at(-1)!;
     expect(timer.ms).toBe(PREVIEW_IDLE_MS);
     timer.run();
@@ -106,6 +108,7 @@ describe('previews', () => {
     t.send(frameEvent(first.id, first.params, 'taesd'));
     t.s().setPrompt('a cat on a sofa');
     expect(t.timers[0]!.cancelled).toBe(true);
+    expect(t.s().fullDecodePending).toBe(false);
     expect(t.generates().at(-1)).toMatchObject({ decoder: 'taesd', live: true });
   });
 

@@ -181,6 +181,11 @@ export interface AppData {
   model: LoadedModel | null;
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
+  /**
+   * The newest frame is a TAESDXL preview whose full-VAE decode follows after a pause: the
+   * picture is not final yet (status stays 'generating').
+   */
+  fullDecodePending?: boolean;
   frame: Frame | null;
   stats: GenerationStats;
   error: UiError | null;
@@ -271,7 +276,7 @@ export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
   if (s.fatal) return 'error';
   if (!s.workerReady) return 'starting';
   if (s.load || s.planning || s.download) return 'loading';
-  if (s.generatingId !== null) return 'generating';
+  if (s.generatingId !== null || s.fullDecodePending) return 'generating';
   if (s.error) return 'error';
   return s.model ? 'ready' : 'idle';
 }
@@ -512,6 +517,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
             return;
           }
           if (ev.id !== null) requestedAt.delete(ev.id);
+          else stopFullDecode(); // the device went away: nothing more to decode
           if (ev.id !== null && s.planning?.id === ev.id) set({ planning: null });
           if (ev.id !== null && s.download?.id === ev.id) set({ download: null });
           const patch: Partial<AppData> = {};
@@ -559,8 +565,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     const requestGeneration = (live: boolean): boolean => {
       const s = get();
       if (!canGenerate(s)) return false;
-      cancelFullDecode?.();
-      cancelFullDecode = null;
+      stopFullDecode();
       if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
@@ -597,15 +602,29 @@ export function createAppStore(deps: StoreDeps): AppStore {
      */
     const scheduleFullDecode = (frameId: number, params: GenerateParams) => {
       cancelFullDecode?.();
+      set({ fullDecodePending: true });
       cancelFullDecode = setTimer(() => {
         cancelFullDecode = null;
         const s = get();
-        if (s.frame?.id !== frameId || s.generatingId !== null || !canGenerate(s)) return;
+        if (s.frame?.id !== frameId || s.generatingId !== null || !canGenerate(s)) {
+          set({ fullDecodePending: false });
+          return;
+        }
         const id = nextRequestId++;
         requestedAt.set(id, now());
         deps.port.post({ type: 'generate', id, params, live: false, decoder: 'vae' });
-        set({ generatingId: id, stats: { ...s.stats, requested: s.stats.requested + 1 } });
+        set({
+          generatingId: id,
+          fullDecodePending: false,
+          stats: { ...s.stats, requested: s.stats.requested + 1 },
+        });
       }, PREVIEW_IDLE_MS);
+    };
+
+    const stopFullDecode = () => {
+      cancelFullDecode?.();
+      cancelFullDecode = null;
+      if (get().fullDecodePending) set({ fullDecodePending: false });
     };
 
     /** In live mode, an edit asks for its image (an empty prompt asks for nothing yet). */

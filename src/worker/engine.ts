@@ -168,9 +168,10 @@ export class Engine {
       try {
         const now = () => this.host.now();
         if (loaded.model.taesdDecoder) {
-          // TAESDXL first, then the full VAE on the kept latents: both decoders' shaders are
-          // compiled for one UNet run.
-          await this.current.pipeline.generate(warmUp, { now, decoder: 'taesd' });
+          // TAESDXL's shaders too, at the smallest size (its pipelines serve the other sizes;
+          // at full size this would double the warm-up on a slow GPU).
+          const small = { ...warmUp, width: 64, height: 64 };
+          await this.current.pipeline.generate(small, { now, decoder: 'taesd' });
         }
         await this.current.pipeline.generate(warmUp, { now });
       } catch (error) {

@@ -92,7 +92,7 @@ describe('TAESD graphs', () => {
     expect(encoderLayers().at(-1)).toMatchObject({ kind: 'conv', index: 14, bias: true });
   });
 
-  it('counts the decoder FLOPs: 3x3 convs of width 64, ~0.32 TFLOP at 512x512', () => {
+  it('counts the decoder FLOPs: 3x3 convs of width 64, ~0.14 TFLOP at 512x512', () => {
     // Per output pixel of a stage at (s x s): 2·64·64·9 per conv; stage sizes 64, 128, 256, 512.
     const perConv = (side: number) => 2 * 64 * 64 * 9 * side * side;
     const expected =
