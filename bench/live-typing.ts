@@ -156,9 +156,9 @@ export async function benchLiveTyping(
   return results;
 }
 
-export function printLiveTyping(results: LiveTypingResult[]): void {
+export function printLiveTyping(results: LiveTypingResult[], modelDir = 'tiny fp32 model'): void {
   console.log(
-    '\nLive typing: tiny fp32 model, 512x512, 1 step, wasm in Node, engine in a worker thread',
+    `\nLive typing: ${modelDir}, 512x512, 1 step, wasm in Node, engine in a worker thread`,
   );
   console.log(
     'decoder  key interval        keys  started  started/key  frames  last key -> final frame    fps  full VAE after pause',
@@ -194,5 +194,5 @@ export function printLiveTyping(results: LiveTypingResult[]): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.argv[2] ?? ensureTinyTestModel();
-  printLiveTyping(await benchLiveTyping(dir));
+  printLiveTyping(await benchLiveTyping(dir), dir);
 }

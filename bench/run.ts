@@ -3,7 +3,8 @@
  * against a baseline measured in the same run.
  *
  *   npm run bench                      # all
- *   npm run bench -- --only live       # live typing pacing (issue 4)
+ *   npm run bench -- --only live [--model-dir DIR]   # live typing pacing (issue 4), full VAE
+ *                                    # against TAESDXL previews (issue 16)
  *   npm run bench -- --only storage [--size-mb 1024] [--chunk-mb 16]   # weight storage (issue 3)
  *   npm run bench -- --only pipeline [--model-dir DIR] [--images 5] [--steps 1] [--size 512]
  *                                    # WebGPU pipeline vs bare session.run (issue 8)
@@ -19,7 +20,10 @@ if (onlyAt >= 0) args.splice(onlyAt, 2);
 process.argv = [...process.argv.slice(0, 2), ...args];
 
 if (only === undefined || only === 'live') {
-  printLiveTyping(await benchLiveTyping(ensureTinyTestModel()));
+  // Run alone, it may be given a model directory (one with taesdxl/ for the preview half).
+  const at = only === 'live' ? args.indexOf('--model-dir') : -1;
+  const modelDir = at >= 0 && args[at + 1] ? args[at + 1]! : ensureTinyTestModel();
+  printLiveTyping(await benchLiveTyping(modelDir), modelDir);
 }
 if (only === undefined || only === 'storage') {
   await import('./storage.ts');

@@ -10,6 +10,9 @@ import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 test('live previews: TAESDXL frames while typing, then the full VAE image after the pause', async ({
   page,
 }) => {
+  // TAESDXL at 512x512 runs slowly on SwiftShader (dozens of small convolutions on the CPU):
+  // about 7 minutes on the 2-core CI machine under load.
+  test.setTimeout(600_000);
   await openWithModel(page, 'tiny-fp32', 'webgpu');
   await expect(page.getByTestId('previews')).toBeChecked(); // on by default
   await page.getByTestId('seed').fill('42');
