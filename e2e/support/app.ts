@@ -35,6 +35,8 @@ export async function generateImage(
 ): Promise<RgbaImage & { backend: string | null }> {
   // Explicit generation: with live mode on, every filled field would ask for its own image.
   await page.getByTestId('live').uncheck();
+  // Full-VAE images only: TAESDXL step previews (live-previews.spec.ts) are slow on SwiftShader.
+  await page.getByTestId('previews').uncheck();
   await page.getByTestId('prompt').fill(options.prompt);
   await page.getByTestId('seed').fill(String(options.seed));
   await page.getByTestId('steps').selectOption(String(options.steps ?? 1));
