@@ -69,12 +69,13 @@ test('history survives a reload, restores settings, and exports a PNG with its p
   expect([png.width, png.height, png.channels, png.depth]).toEqual([512, 512, 4, 8]);
   expect(Buffer.from(png.data).equals(Buffer.from(generated.data))).toBe(true);
   expect(png.text['parameters']).toBe(
-    `${prompt}\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 4242, Size: 512x512, Model: tiny-fp32`,
+    `${prompt}\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 4242, Noise: torch-cpu, Size: 512x512, Model: tiny-fp32`,
   );
   const json = JSON.parse(png.text['sdxl-turbo-web'] ?? 'null') as Record<string, unknown>;
   expect(json).toMatchObject({
     prompt,
     seed: 4242,
+    noise: 'torch-cpu',
     steps: 2,
     width: 512,
     height: 512,

@@ -28,6 +28,8 @@ export interface ReferenceParams {
   /** Image-to-image: the input PNG and the strength. */
   image?: string;
   strength?: number;
+  /** The seeded generator (the runner's default, torch-cpu, when absent). */
+  noise?: 'torch-cpu' | 'mulberry32';
 }
 
 /** Runs the Node runner's `generate` command (with --image/--strength for image-to-image) and decodes the PNG it writes. */
@@ -43,6 +45,7 @@ export function nodeRunnerImage(p: ReferenceParams): RgbaImage {
   args.push('--prompt', p.prompt, '--seed', String(p.seed), '--steps', String(p.steps));
   args.push('--width', String(p.width ?? 512), '--height', String(p.height ?? 512), '--out', out);
   if (p.image !== undefined) args.push('--image', p.image, '--strength', String(p.strength));
+  if (p.noise !== undefined) args.push('--noise', p.noise);
   execFileSync('npx', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const png = decode(readFileSync(out));
   if (png.channels !== 4 || png.depth !== 8) {

@@ -2,6 +2,10 @@ import { useEffect, useId, useState } from 'react';
 import { useHistory, useHistoryStoreApi } from '../state/react';
 import { HISTORY_LIMIT, type HistoryItem } from '../storage/history-store';
 import { usePngUrl } from './object-url';
+import {
+  DEFAULT_NOISE_GENERATOR,
+  UNNAMED_NOISE_GENERATOR,
+} from '../pipeline/noise/noise-generators';
 
 /**
  * The history strip: every kept image, newest first. A click puts its settings back into the
@@ -86,7 +90,10 @@ function GalleryItem({ item, shown }: { item: HistoryItem; shown: boolean }) {
   const url = usePngUrl(item.thumbnail);
   const { entry } = item;
   const when = new Date(entry.createdAt).toLocaleString();
-  const label = `${entry.prompt || '(empty prompt)'}: seed ${entry.seed}, ${entry.steps} step${entry.steps > 1 ? 's' : ''}, ${entry.width}×${entry.height}${entry.strength !== undefined ? `, strength ${entry.strength}` : ''}, ${when}`;
+  // Only an image from another generator says which: the seed alone would not make it again.
+  const noise = entry.noise ?? UNNAMED_NOISE_GENERATOR;
+  const seed = `seed ${entry.seed}${noise === DEFAULT_NOISE_GENERATOR ? '' : ` (${noise} noise)`}`;
+  const label = `${entry.prompt || '(empty prompt)'}: ${seed}, ${entry.steps} step${entry.steps > 1 ? 's' : ''}, ${entry.width}×${entry.height}${entry.strength !== undefined ? `, strength ${entry.strength}` : ''}, ${when}`;
   return (
     <li className="gallery-item" data-testid="history-item" data-id={entry.id}>
       <button

@@ -3,6 +3,7 @@ import { useAppStore } from '../state/react';
 import { canGenerate } from '../state/store';
 import { imageToImageBlocker } from '../state/input-image';
 import { MAX_SEED } from '../state/seed';
+import { NoiseField } from './NoiseField';
 import { SIZE_CHOICES, STEP_CHOICES, type SizeKey } from '../state/settings';
 
 /** Prompt, generation parameters and the Generate button. */
@@ -92,6 +93,7 @@ export function GenerateControls() {
       </div>
 
       <SeedField />
+      <NoiseField />
 
       <label className="checkbox">
         <input

@@ -4,8 +4,9 @@
  *
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
- *       [--image INPUT.png --strength S]    (image-to-image)
+ *       [--image INPUT.png --strength S]    (image-to-image)  [--noise torch-cpu|mulberry32]
  *       [--decoder vae|taesd]                (taesd: TAESDXL, the live-preview decoder)
+ *   cli noise --seed N --shape 1,4,64,64 [--draws K]     (see noise-command.ts)
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -21,12 +22,20 @@ import { directorySource, nodeSessionFactory } from './node-model.ts';
 import { readPngImage } from './png-image.ts';
 import { encodePngWithParameters } from '../pipeline/png-export.ts';
 import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
+import { NOISE_USAGE, noiseCommand } from './noise-command.ts';
+import {
+  DEFAULT_NOISE_GENERATOR,
+  NOISE_GENERATORS,
+  isNoiseGeneratorName,
+} from '../pipeline/noise/noise-generators.ts';
 
 const USAGE = `usage:
   cli tokenize --model DIR "some text"
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
                [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
-               [--decoder vae|taesd]   the full VAE (default) or TAESDXL (needs taesdxl/ in DIR)`;
+               [--noise ${NOISE_GENERATORS.join('|')}]   seeded generator (default ${DEFAULT_NOISE_GENERATOR})
+               [--decoder vae|taesd]   the full VAE (default) or TAESDXL (needs taesdxl/ in DIR)
+  ${NOISE_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -79,6 +88,7 @@ async function generate(args: string[]): Promise<void> {
       out: { type: 'string' },
       image: { type: 'string' },
       strength: { type: 'string' },
+      noise: { type: 'string' },
       decoder: { type: 'string', default: 'vae' },
     },
   });
@@ -86,11 +96,14 @@ async function generate(args: string[]): Promise<void> {
   if (decoder !== 'vae' && decoder !== 'taesd')
     fail(`--decoder must be vae or taesd, got ${decoder}`);
   if (!values.model) fail('--model is required');
+  const noise = values.noise ?? DEFAULT_NOISE_GENERATOR;
+  if (!isNoiseGeneratorName(noise)) fail(`--noise must be one of ${NOISE_GENERATORS.join(', ')}`);
   if (values.prompt === undefined) fail('--prompt is required');
   if (!values.out) fail('--out is required');
   const params = {
     prompt: values.prompt,
     seed: integerOption(values.seed, 'seed'),
+    noise,
     steps: integerOption(values.steps, 'steps', 1),
     width: integerOption(values.width, 'width', 512),
     height: integerOption(values.height, 'height', 512),
@@ -152,6 +165,9 @@ async function main(): Promise<void> {
       return tokenize(rest);
     case 'generate':
       return generate(rest);
+    case 'noise':
+      process.stdout.write(noiseCommand(rest));
+      return;
     default:
       fail(command ? `unknown command ${command}` : 'no command given');
   }

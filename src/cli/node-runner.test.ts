@@ -133,11 +133,12 @@ describe('the cli command', () => {
     expect(meanAbsDiff(new Uint8ClampedArray(png.data), expected.pixels)).toBe(0);
     // The same text chunks as the app's export: A1111 "parameters" and the JSON copy.
     expect(png.text['parameters']).toBe(
-      `a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Size: 256x256, Model: ${path.basename(dirs.fp32)}`,
+      `a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Noise: torch-cpu, Size: 256x256, Model: ${path.basename(dirs.fp32)}`,
     );
     expect(readParametersChunk(png.text)).toEqual({
       prompt: 'a photo of a cat',
       seed: 42,
+      noise: 'torch-cpu',
       steps: 2,
       width: 256,
       height: 256,

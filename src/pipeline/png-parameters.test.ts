@@ -14,6 +14,7 @@ import {
 const PARAMS: ImageParameters = {
   prompt: 'a photo of a cat',
   seed: 42,
+  noise: 'torch-cpu',
   steps: 2,
   width: 512,
   height: 768,
@@ -24,13 +25,13 @@ const PARAMS: ImageParameters = {
 describe('PNG parameters text', () => {
   it('writes the A1111 "parameters" text: prompt, then Steps/Sampler/CFG/Seed/Size/Model', () => {
     expect(parametersText(PARAMS)).toBe(
-      'a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Size: 512x768, Model: tiny-fp32',
+      'a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Noise: torch-cpu, Size: 512x768, Model: tiny-fp32',
     );
   });
 
   it('adds the denoising strength for image-to-image and quotes a model name with commas', () => {
     expect(parametersText({ ...PARAMS, strength: 0.5, model: 'a, b' })).toBe(
-      'a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Size: 512x768, Denoising strength: 0.5, Model: "a, b"',
+      'a photo of a cat\nSteps: 2, Sampler: Euler a, CFG scale: 0, Seed: 42, Noise: torch-cpu, Size: 512x768, Denoising strength: 0.5, Model: "a, b"',
     );
   });
 
@@ -45,6 +46,27 @@ describe('PNG parameters text', () => {
     expect(chunks[JSON_KEYWORD]).toMatch(/^[\x20-\x7e]*$/);
     expect(JSON.parse(chunks[JSON_KEYWORD]!)).toMatchObject({ sampler: 'Euler a', cfgScale: 0 });
     expect(readParametersChunk(chunks)).toEqual(params);
+  });
+
+  it('names the noise generator; parameters without one are the first generator, mulberry32', () => {
+    const legacy = { ...PARAMS, noise: 'mulberry32' as const };
+    expect(parametersText(legacy)).toContain('Seed: 42, Noise: mulberry32, Size');
+    expect(readParametersChunk(pngTextChunks(legacy))).toEqual(legacy);
+    // What this app wrote before it had a second generator: no "noise" field.
+    const before =
+      '{"prompt":"a photo of a cat","seed":42,"steps":2,"width":512,"height":768,"sampler":"Euler a","cfgScale":0,"model":"tiny-fp32"}';
+    expect(readParametersChunk({ [JSON_KEYWORD]: before })).toEqual({
+      prompt: 'a photo of a cat',
+      seed: 42,
+      noise: 'mulberry32',
+      steps: 2,
+      width: 512,
+      height: 768,
+      model: 'tiny-fp32',
+    });
+    // A generator this app cannot run cannot reproduce the image.
+    const unknown = before.replace('"seed":42,', '"seed":42,"noise":"philox",');
+    expect(readParametersChunk({ [JSON_KEYWORD]: unknown })).toBeNull();
   });
 
   it('rejects a missing or malformed JSON chunk', () => {

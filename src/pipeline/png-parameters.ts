@@ -13,6 +13,7 @@
  * keeps the real prompt).
  */
 import type { TextToImageParams } from './text-to-image.ts';
+import { UNNAMED_NOISE_GENERATOR, isNoiseGeneratorName } from './noise/noise-generators.ts';
 
 /** What one image was made with, as stored in the PNG and in the history. */
 export interface ImageParameters extends TextToImageParams {
@@ -50,6 +51,7 @@ export function parametersText(p: ImageParameters): string {
     // SDXL Turbo runs without classifier-free guidance: A1111 writes that as CFG scale 0.
     ['CFG scale', 0],
     ['Seed', p.seed],
+    ...(p.noise !== undefined ? [['Noise', p.noise] as [string, string]] : []),
     ['Size', `${p.width}x${p.height}`],
     ...(p.strength !== undefined ? [['Denoising strength', p.strength] as [string, number]] : []),
     // A1111 quotes values that contain its separators.
@@ -64,6 +66,7 @@ export function parametersJson(p: ImageParameters): string {
   return asciiJson({
     prompt: p.prompt,
     seed: p.seed,
+    ...(p.noise !== undefined ? { noise: p.noise } : {}),
     steps: p.steps,
     width: p.width,
     height: p.height,
@@ -96,9 +99,12 @@ export function readParametersChunk(text: Record<string, string>): ImageParamete
   if (typeof v['prompt'] !== 'string' || typeof v['model'] !== 'string') return null;
   if (!int(v['seed']) || !int(v['steps']) || !int(v['width']) || !int(v['height'])) return null;
   if (v['strength'] !== undefined && typeof v['strength'] !== 'number') return null;
+  // A generator this app does not know cannot make the image again: not ours to restore.
+  if (v['noise'] !== undefined && !isNoiseGeneratorName(v['noise'])) return null;
   return {
     prompt: v['prompt'],
     seed: v['seed'] as number,
+    noise: isNoiseGeneratorName(v['noise']) ? v['noise'] : UNNAMED_NOISE_GENERATOR,
     steps: v['steps'] as number,
     width: v['width'] as number,
     height: v['height'] as number,

@@ -1,8 +1,10 @@
 /**
- * Seeded standard-normal noise. The same seed gives the same latents in every browser and in
- * Node (only IEEE-exact integer ops and V8's deterministic Math.log/cos/sqrt are used), so the
- * Node runner is a reference for the app. It is not torch's generator: images will not match
- * a Python run with the same seed.
+ * Seeded standard-normal noise: the app's first generator ("mulberry32" in PNG parameters; an
+ * image whose parameters name no generator was made with it). The same seed gives the same
+ * latents in every browser and in Node (only IEEE-exact integer ops and V8's deterministic
+ * Math.log/cos/sqrt are used), so the Node runner is a reference for the app. It is not torch's
+ * generator: new images use noise/torch-cpu-noise.ts, which is; this one stays so that older
+ * images can be made again exactly.
  */
 
 /** mulberry32: a small, fast 32-bit PRNG with a full 2^32 period over seeds. */

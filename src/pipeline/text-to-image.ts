@@ -10,7 +10,12 @@ import { decodedImageToRgba } from './pixels.ts';
 import { fitImage, imageFingerprint, rgbaToPlanar, type RgbaImage } from './image-input.ts';
 import { encodeImageLatents, imageToImageTimesteps, noisedImageLatents } from './image-to-image.ts';
 import { LruCache } from './lru-cache.ts';
-import { GaussianNoise } from './random.ts';
+import {
+  DEFAULT_NOISE_GENERATOR,
+  createNoise,
+  isNoiseGeneratorName,
+  type NoiseGeneratorName,
+} from './noise/noise-generators.ts';
 import {
   ancestralStep,
   eulerAncestralUpdate,
@@ -89,6 +94,8 @@ export interface TextToImageParams {
   height: number;
   /** Image-to-image only (with an `InitImage`): how much of the image is redone, (0, 1]. */
   strength?: number;
+  /** Which seeded generator draws the noise; absent: DEFAULT_NOISE_GENERATOR (torch-cpu). */
+  noise?: NoiseGeneratorName;
 }
 
 /** The input image of image-to-image: any size, cover-cropped and resized to the output. */
@@ -884,6 +891,9 @@ export function validateParams(params: TextToImageParams): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer in 0..4294967295, got ${seed}`);
   }
+  if (params.noise !== undefined && !isNoiseGeneratorName(params.noise)) {
+    throw new RangeError(`unknown noise generator ${String(params.noise)}`);
+  }
   for (const [name, value] of [
     ['width', width],
     ['height', height],
@@ -899,6 +909,15 @@ export function validateParams(params: TextToImageParams): void {
  * sigma_max for text-to-image; for image-to-image, the encoded image noised as diffusers'
  * add_noise does at timesteps[0] (see image-to-image.ts), not scaled by init_noise_sigma.
  * `noise` goes on to draw each step's ancestral noise from the same sequence.
+ *
+ * Order of draws with torch-cpu, as diffusers makes them with one CPU generator (each a
+ * `randn_tensor` of the latent shape): text-to-image, `prepare_latents` first, then one in every
+ * `EulerAncestralDiscreteScheduler.step`. The last step's draw is multiplied by sigma_up = 0 and
+ * comes after every draw that is used, so it is skipped here (on both paths) without changing
+ * any value. Image-to-image: diffusers' first draw samples the VAE encoder's latent
+ * distribution (`retrieve_latents`, sample_mode="sample"); this app takes the distribution's
+ * mean, so that draw is made and dropped, and the add_noise draw and the step draws are then
+ * diffusers' own. mulberry32 keeps its original order (no dropped draw) so old images repeat.
  */
 function startingLatents(
   params: TextToImageParams,
@@ -908,7 +927,9 @@ function startingLatents(
   const dims = [1, LATENT_CHANNELS, params.height / VAE_DOWNSAMPLE, params.width / VAE_DOWNSAMPLE];
   const count = elementCount(dims);
   const plan = planEulerAncestral(timesteps);
-  const noise = new GaussianNoise(params.seed);
+  const generator = params.noise ?? DEFAULT_NOISE_GENERATOR;
+  const noise = createNoise(generator, params.seed);
+  if (imageLatents && generator === 'torch-cpu') noise.sample(count); // latent_dist.sample's draw
   const latents = noise.sample(count);
   if (imageLatents) {
     noisedImageLatents(imageLatents, latents, plan.sigmas[0] as number);

@@ -67,12 +67,25 @@ describe('text-to-image requests of the wrong shape', () => {
       { ...params, width: '512' },
       { ...params, height: undefined },
       { ...params, strength: Number.NaN },
+      { ...params, noise: 'philox' },
+      { ...params, noise: 1 },
     ]) {
       expect(generate(bad), JSON.stringify(bad)).toBeNull();
     }
     expect(generate(params, { live: 'yes' })).toBeNull();
     expect(generate(params, { id: 1.5 })).toBeNull();
     expect(generate(params, { id: Number.MAX_SAFE_INTEGER + 2 })).toBeNull();
+  });
+
+  it('carry the noise generator when it is one the pipeline knows', () => {
+    const generate = (p: unknown) =>
+      parseWorkerRequest({ type: 'generate', id: 1, params: p, live: false });
+    for (const noise of ['torch-cpu', 'mulberry32']) {
+      const req = generate({ ...params, noise });
+      expect(req?.type === 'generate' && req.params.noise).toBe(noise);
+    }
+    const without = generate(params);
+    expect(without?.type === 'generate' && 'noise' in without.params).toBe(false);
   });
 
   it('pass well-typed values through for the engine to range-check (it answers with an error)', () => {

@@ -5,6 +5,7 @@ import type {
   StorageRequest,
   WorkerRequest,
 } from './messages.ts';
+import { isNoiseGeneratorName } from '../pipeline/noise/noise-generators.ts';
 
 /**
  * Checks a message received by the worker. Anything that is not a well-formed request
@@ -98,6 +99,10 @@ function parseParams(value: unknown): GenerateParams | null {
   if (p['strength'] !== undefined) {
     if (typeof p['strength'] !== 'number' || !Number.isFinite(p['strength'])) return null;
     parsed.strength = p['strength'];
+  }
+  if (p['noise'] !== undefined) {
+    if (!isNoiseGeneratorName(p['noise'])) return null;
+    parsed.noise = p['noise'];
   }
   return parsed;
 }

@@ -140,7 +140,7 @@ describe('history state', () => {
     t.s().restoreSettings({ prompt: 'x', seed: 5, steps: 4, width: 512, height: 768 });
     expect(t.posted.filter((r) => r.type === 'generate')).toHaveLength(before + 1);
     expect(t.posted.at(-1)).toMatchObject({
-      params: { prompt: 'x', seed: 5, steps: 4, width: 512, height: 768 },
+      params: { prompt: 'x', seed: 5, noise: 'mulberry32', steps: 4, width: 512, height: 768 },
     });
   });
 

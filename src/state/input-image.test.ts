@@ -83,6 +83,7 @@ describe('image-to-image in the store', () => {
     expect(req.params).toEqual({
       prompt: 'a cat',
       seed: 5,
+      noise: 'torch-cpu',
       steps: 2,
       width: 512,
       height: 512,

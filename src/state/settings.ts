@@ -4,6 +4,7 @@
  * localStorage. Pure functions over strings, so they are testable without a browser.
  */
 import type { BackendChoice } from '../protocol/messages';
+import type { NoiseGeneratorName } from '../pipeline/noise/noise-generators';
 
 export const STEP_CHOICES = [1, 2, 3, 4] as const;
 export const DEFAULT_STEPS = 1;
@@ -148,3 +149,9 @@ export function cleanPrompt(prompt: string): string {
     .replace(CONTROL_CHARACTERS, '')
     .replace(LONE_SURROGATE, '\uFFFD');
 }
+
+/** The noise generators offered, in the words the control shows (names as in noise-generators.ts). */
+export const NOISE_CHOICES: readonly { value: NoiseGeneratorName; label: string }[] = [
+  { value: 'torch-cpu', label: 'PyTorch CPU (same seed as diffusers)' },
+  { value: 'mulberry32', label: 'mulberry32 (images made before)' },
+];

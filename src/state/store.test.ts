@@ -203,13 +203,44 @@ describe('app store', () => {
     expect(u.posted.at(-1)).toEqual({
       type: 'generate',
       id: 2,
-      params: { prompt: 'a photo of a cat', seed: 42, steps: 3, width: 512, height: 768 },
+      params: {
+        prompt: 'a photo of a cat',
+        seed: 42,
+        noise: 'torch-cpu',
+        steps: 3,
+        width: 512,
+        height: 768,
+      },
       live: false,
     });
     expect(u.s().status).toBe('generating');
     u.s().setSize('768x512');
     u.s().generate();
     expect(u.posted.at(-1)).toMatchObject({ id: 3, params: { width: 768, height: 512 } });
+  });
+
+  it('seeds feed torch-cpu by default; the first generator can be chosen; restore picks it', () => {
+    const u = loaded();
+    u.s().setLive(false);
+    u.s().setPrompt('p');
+    expect(u.s().noise).toBe('torch-cpu');
+    u.s().setNoise('mulberry32');
+    u.s().generate();
+    expect(u.posted.at(-1)).toMatchObject({ params: { noise: 'mulberry32' } });
+    u.s().setNoise('philox'); // not a generator: ignored
+    expect(u.s().noise).toBe('mulberry32');
+    u.s().restoreSettings({
+      prompt: 'q',
+      seed: 3,
+      steps: 1,
+      width: 512,
+      height: 512,
+      noise: 'torch-cpu',
+    });
+    expect(u.s().noise).toBe('torch-cpu');
+    // Settings kept before this app had a second generator name none: mulberry32 made them.
+    u.s().restoreSettings({ prompt: 'q', seed: 3, steps: 1, width: 512, height: 512 });
+    expect(u.s().noise).toBe('mulberry32');
   });
 
   it('request ids increase across loads and generations', () => {

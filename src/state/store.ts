@@ -20,6 +20,12 @@ import {
   type WorkerRequest,
 } from '../protocol/messages';
 import { parseSeed, randomSeed as cryptoRandomSeed } from './seed';
+import {
+  DEFAULT_NOISE_GENERATOR,
+  UNNAMED_NOISE_GENERATOR,
+  isNoiseGeneratorName,
+  type NoiseGeneratorName,
+} from '../pipeline/noise/noise-generators';
 import type { RgbaImage } from '../pipeline/image-input';
 import {
   DEFAULT_STRENGTH,
@@ -142,6 +148,8 @@ export interface AppData {
   prompt: string;
   steps: number;
   seed: number;
+  /** The generator the seed feeds: torch-cpu (as diffusers) unless restored from an older image. */
+  noise: NoiseGeneratorName;
   size: SizeKey;
   modelUrl: string;
   backendChoice: BackendChoice;
@@ -203,6 +211,8 @@ export interface AppActions {
   setSeed(input: string | number): boolean;
   rerollSeed(): void;
   setSeedLocked(locked: boolean): void;
+  /** One of NOISE_GENERATORS; anything else is ignored. */
+  setNoise(name: string): void;
   /**
    * Puts a past image's settings back into the controls as one edit (live mode asks for one
    * image, not one per field). A size without a preset keeps the current size.
@@ -571,6 +581,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       const params: GenerateParams = {
         prompt: cleanPrompt(s.prompt),
         seed: s.seed,
+        noise: s.noise,
         steps: s.steps,
         ...sizeOf(s.size),
         ...(s.inputImage ? { strength: s.strength } : {}),
@@ -642,6 +653,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       prompt: initial.prompt ?? '',
       steps: DEFAULT_STEPS,
       seed: parseSeed(initial.seed ?? Number.NaN) ?? nextSeed(),
+      noise: DEFAULT_NOISE_GENERATOR,
       size: DEFAULT_SIZE,
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
@@ -683,12 +695,17 @@ export function createAppStore(deps: StoreDeps): AppStore {
       },
       rerollSeed: () => edit({ seed: nextSeed() }),
       setSeedLocked: (seedLocked) => set({ seedLocked }),
+      setNoise: (name) => {
+        if (isNoiseGeneratorName(name)) edit({ noise: name });
+      },
       restoreSettings: (r) => {
         const seed = parseSeed(r.seed);
         const patch: Partial<AppData> = {
           prompt: r.prompt,
           steps: Math.min(4, Math.max(1, Math.round(r.steps))),
           ...(seed !== null ? { seed } : {}),
+          // Settings that name no generator are from before torch-cpu: mulberry32 made them.
+          noise: isNoiseGeneratorName(r.noise) ? r.noise : UNNAMED_NOISE_GENERATOR,
         };
         const size = sizeOf(get().size);
         const key = sizeKeyOf(r.width, r.height);

@@ -23,6 +23,7 @@ function image(width: number, height: number, value: number) {
 const params = (seed: number, extra: Partial<ImageParameters> = {}): ImageParameters => ({
   prompt: `prompt ${seed}`,
   seed,
+  noise: 'torch-cpu',
   steps: 1,
   width: 512,
   height: 512,
