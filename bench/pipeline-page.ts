@@ -163,16 +163,18 @@ export interface ImageRequest {
   height: number;
   syncStages?: boolean;
   record?: boolean;
+  /** The latent decoder: the full VAE (default) or TAESDXL. */
+  decoder?: 'vae' | 'taesd';
 }
 
 async function benchImage(request: ImageRequest): Promise<ImageResult> {
   if (!pipeline) throw new Error('load first');
-  const { syncStages = false, record = false, ...params } = request;
+  const { syncStages = false, record = false, decoder = 'vae', ...params } = request;
   if (record) recording = [];
   const read0 = counters.readBytes;
   const write0 = counters.writeBytes;
   const started = performance.now();
-  const image = await pipeline.generate(params, { syncStages });
+  const image = await pipeline.generate(params, { syncStages, decoder });
   const ms = performance.now() - started;
   if (record) lastRecording = recording;
   recording = null;

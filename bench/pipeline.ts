@@ -2,7 +2,7 @@
  * Pipeline benchmark (a measurement, not a test):
  *
  *   npm run bench -- --only pipeline [--model-dir .test-models/tiny-fp32] [--images 5]
- *     [--steps 1] [--size 512] [--modes host,gpu] [--browser /usr/bin/chromium]
+ *     [--steps 1] [--size 512] [--modes host,gpu] [--decoder vae|taesd] [--browser /usr/bin/chromium]
  *     [--browser-arg --use-angle=vulkan ...] [--out bench/results/pipeline.json]
  *
  * Serves a page, onnxruntime-web's wasm files and the model directory from node:http on
@@ -42,6 +42,7 @@ function options() {
       steps: { type: 'string', default: '1' },
       size: { type: 'string', default: '512' },
       modes: { type: 'string', default: 'host,gpu' },
+      decoder: { type: 'string', default: 'vae' },
       browser: { type: 'string', default: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium' },
       'browser-arg': { type: 'string', multiple: true, default: [] },
       headed: { type: 'boolean', default: false },
@@ -62,6 +63,7 @@ function options() {
     steps: int('steps', values.steps, 1),
     size: int('size', values.size, 64),
     modes: modes as Mode[],
+    decoder: values.decoder === 'taesd' ? ('taesd' as const) : ('vae' as const),
     browser: values.browser!,
     browserArgs: values['browser-arg']!,
     headed: values.headed!,
@@ -180,6 +182,7 @@ async function benchMode(mode: Mode, origin: string, opts: ReturnType<typeof opt
         steps: opts.steps,
         width: opts.size,
         height: opts.size,
+        decoder: opts.decoder,
         ...extra,
       });
     const first = await image('a photo of a cat, first image', 1);

@@ -113,6 +113,7 @@ test.describe('image-to-image on WebGPU', () => {
     page,
   }) => {
     await openWithModel(page, 'tiny-fp32', 'webgpu');
+    await page.getByTestId('previews').uncheck(); // TAESDXL previews are live-previews.spec.ts's
     await page.getByTestId('seed').fill('7');
     await page.getByTestId('steps').selectOption('2');
     await page.getByTestId('prompt').fill('a lighthouse');

@@ -35,6 +35,8 @@ export async function generateImage(
 ): Promise<RgbaImage & { backend: string | null }> {
   // Explicit generation: with live mode on, every filled field would ask for its own image.
   await page.getByTestId('live').uncheck();
+  // Full-VAE images only: TAESDXL step previews (live-previews.spec.ts) are slow on SwiftShader.
+  await page.getByTestId('previews').uncheck();
   await page.getByTestId('prompt').fill(options.prompt);
   await page.getByTestId('seed').fill(String(options.seed));
   await page.getByTestId('steps').selectOption(String(options.steps ?? 1));
@@ -49,7 +51,9 @@ export async function generateImage(
       async () => {
         if (await error.count()) return `error: ${await error.innerText()}`;
         const id = await canvas.getAttribute('data-frame-id');
-        return id !== null && id !== before ? 'new frame' : 'waiting';
+        // A per-step TAESDXL preview carries the request's id too: wait for its own frame.
+        const preview = await canvas.getAttribute('data-preview-step');
+        return id !== null && id !== before && preview === null ? 'new frame' : 'waiting';
       },
       { timeout: options.timeoutMs ?? 90_000 },
     )

@@ -13,6 +13,8 @@ import {
   buildVaeEncoder,
 } from './networks.ts';
 import { readClipVocabulary, tokenizerFiles } from './tokenizer-files.ts';
+import { testTaesdWeights } from './taesd-weights.ts';
+import { MODEL_FILES } from '../../src/pipeline/model-layout.ts';
 
 /** Bump when the generated models change, so cached copies are not mistaken for new ones. */
 export const GENERATOR_VERSION = 2;
@@ -63,6 +65,8 @@ export function writeModelSet(dir: string, dtype: FloatType): ModelSetSummary {
   write(`unet/${UNET_EXTERNAL_DATA}`, unet.data!);
   inline('vae_decoder', buildVaeDecoder(dtype));
   inline('vae_encoder', buildVaeEncoder(dtype));
+  // Optional file of the set (live-mode previews); float32 whatever the set's dtype.
+  write(MODEL_FILES.taesd, testTaesdWeights());
 
   write('scheduler/scheduler_config.json', json(SCHEDULER_CONFIG));
   write('model_index.json', json(MODEL_INDEX));

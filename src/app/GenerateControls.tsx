@@ -26,6 +26,9 @@ export function GenerateControls() {
   const generate = useAppStore((s) => s.generate);
   const live = useAppStore((s) => s.live);
   const setLive = useAppStore((s) => s.setLive);
+  const previews = useAppStore((s) => s.previews);
+  const setPreviews = useAppStore((s) => s.setPreviews);
+  const modelHasPreviews = useAppStore((s) => s.model?.previews === true);
 
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
@@ -100,6 +103,18 @@ export function GenerateControls() {
           onChange={(e) => setLive(e.target.checked)}
         />
         Live: regenerate on every edit (the seed stays fixed)
+      </label>
+
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          data-testid="previews"
+          checked={previews}
+          onChange={(e) => setPreviews(e.target.checked)}
+        />
+        Fast previews (TAESDXL): live frames while typing, the full VAE after a pause, and a picture
+        after each step
+        {modelHasPreviews ? '' : ' (this model has no TAESDXL weights)'}
       </label>
 
       <button

@@ -18,6 +18,18 @@ export function paintFrame(canvas: HTMLCanvasElement, frame: Frame): void {
   canvas.dataset.frameId = String(frame.id);
   canvas.dataset.seed = String(frame.params.seed);
   canvas.dataset.backend = frame.backend;
+  // Which decoder made it (tests wait on these): 'taesd' previews, 'vae' the full decode.
+  canvas.dataset.decoder = frame.decoder ?? 'vae';
+  if (frame.preview) canvas.dataset.previewStep = `${frame.preview.step}/${frame.preview.steps}`;
+  else delete canvas.dataset.previewStep;
+}
+
+/** The canvas's caption: which decoder made the picture. */
+function decoderLabel(frame: Frame): string {
+  if (frame.preview) {
+    return `Preview (TAESDXL) after step ${frame.preview.step} of ${frame.preview.steps}`;
+  }
+  return frame.decoder === 'taesd' ? 'Preview (TAESDXL)' : 'Full VAE';
 }
 
 /** The latest picture, a placeholder before the first one, and the frame's timings. */
@@ -63,6 +75,14 @@ export function OutputPanel() {
             Your image appears here. Load a model, write a prompt and press Generate.
           </p>
         )}
+        {frame && (
+          <div
+            className={`decoder-badge${frame.decoder === 'taesd' ? ' preview' : ''}`}
+            data-testid="decoder-badge"
+          >
+            {decoderLabel(frame)}
+          </div>
+        )}
         {generating && (
           <div className="busy-badge" aria-hidden="true">
             <span className="spinner" /> Generating…
@@ -70,7 +90,7 @@ export function OutputPanel() {
         )}
       </div>
       {history && <ImageActionsWhenShown hasFrame={frame !== null} />}
-      {frame && (
+      {frame?.timings && (
         <div className="frame-meta">
           <Timings
             timings={frame.timings}

@@ -49,6 +49,22 @@ describe('paintFrame', () => {
     const [image, x, y] = putImageData.mock.calls[0] as [FakeImageData, number, number];
     expect([x, y]).toEqual([0, 0]);
     expect(image.data[23]).toBe(9);
-    expect(canvas.dataset).toEqual({ frameId: '7', seed: '4294967295', backend: 'wasm' });
+    expect(canvas.dataset).toEqual({
+      frameId: '7',
+      seed: '4294967295',
+      backend: 'wasm',
+      decoder: 'vae',
+    });
+    // A per-step TAESDXL preview says so; the request's own frame clears the step again.
+    paintFrame(canvas as unknown as HTMLCanvasElement, {
+      ...frame,
+      timings: null,
+      decoder: 'taesd',
+      preview: { step: 1, steps: 2 },
+    });
+    expect(canvas.dataset).toMatchObject({ decoder: 'taesd', previewStep: '1/2' });
+    paintFrame(canvas as unknown as HTMLCanvasElement, { ...frame, decoder: 'taesd' });
+    expect(canvas.dataset.previewStep).toBeUndefined();
+    expect(canvas.dataset.decoder).toBe('taesd');
   });
 });

@@ -5,6 +5,7 @@
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
  *       [--image INPUT.png --strength S]    (image-to-image)  [--noise torch-cpu|mulberry32]
+ *       [--decoder vae|taesd]                (taesd: TAESDXL, the live-preview decoder)
  *   cli noise --seed N --shape 1,4,64,64 [--draws K]     (see noise-command.ts)
  *   cli convert --model DIR --out DIR [--io fp32]   (fp32 export to fp16: convert-model.ts)
  */
@@ -35,6 +36,7 @@ const USAGE = `usage:
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
                [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
                [--noise ${NOISE_GENERATORS.join('|')}]   seeded generator (default ${DEFAULT_NOISE_GENERATOR})
+               [--decoder vae|taesd]   the full VAE (default) or TAESDXL (needs taesdxl/ in DIR)
   ${NOISE_USAGE}
   ${CONVERT_USAGE}   fp32 export to fp16 (VAEs kept fp32)`;
 
@@ -90,8 +92,12 @@ async function generate(args: string[]): Promise<void> {
       image: { type: 'string' },
       strength: { type: 'string' },
       noise: { type: 'string' },
+      decoder: { type: 'string', default: 'vae' },
     },
   });
+  const decoder = values.decoder;
+  if (decoder !== 'vae' && decoder !== 'taesd')
+    fail(`--decoder must be vae or taesd, got ${decoder}`);
   if (!values.model) fail('--model is required');
   const noise = values.noise ?? DEFAULT_NOISE_GENERATOR;
   if (!isNoiseGeneratorName(noise)) fail(`--noise must be one of ${NOISE_GENERATORS.join(', ')}`);
@@ -119,7 +125,10 @@ async function generate(args: string[]): Promise<void> {
   const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory);
   const loadMs = performance.now() - loadStart;
   try {
-    const image = await new TextToImagePipeline(model).generate(params, {}, init);
+    if (decoder === 'taesd' && !model.taesdDecoder) {
+      throw new Error(`--decoder taesd: the model has no TAESDXL weights (${model.taesdMissing})`);
+    }
+    const image = await new TextToImagePipeline(model).generate(params, { decoder }, init);
     // The same text chunks as the app's Download PNG (prompt, seed, steps, size, model).
     const modelDir = resolve(values.model);
     const png = encodePngWithParameters(
@@ -128,7 +137,7 @@ async function generate(args: string[]): Promise<void> {
     );
     await writeFile(values.out, png);
     process.stdout.write(
-      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
+      `${JSON.stringify({ out: values.out, backend: 'wasm', dtype: model.dtype, decoder: image.decoder, params, ...(values.image ? { image: values.image } : {}), loadMs, timings: image.timings })}\n`,
     );
     // The same stages the app shows under the image, for a person reading the terminal.
     process.stderr.write(`${stageLine(image.timings)}\n`);

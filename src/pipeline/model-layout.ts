@@ -14,6 +14,8 @@ export const MODEL_FILES = {
   unet: 'unet/model.onnx',
   vaeDecoder: 'vae_decoder/model.onnx',
   vaeEncoder: 'vae_encoder/model.onnx',
+  /** Optional: TAESDXL (madebyollin/taesdxl) weights, diffusers layout; live-mode previews. */
+  taesd: 'taesdxl/diffusion_pytorch_model.safetensors',
 } as const;
 
 /** The graphs of a model set, in the order a text-to-image run needs them. */

@@ -6,6 +6,8 @@ import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './
 import { ModelFormatError } from './tensors.ts';
 import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
+import { readSafetensors } from './taesd/safetensors.ts';
+import { taesdDecoderGraph } from './taesd/taesd-graph.ts';
 
 /** Where model files come from: a URL (browser fetch) or a directory (Node). */
 export interface ModelSource {
@@ -35,7 +37,14 @@ export interface ExternalDataFile {
 }
 
 /** The pipeline's own small graphs (see onnx/helper-graphs.ts). */
-export type HelperGraphName = 'concat' | 'stepToUnet' | 'stepToVae' | 'pixels';
+export type HelperGraphName =
+  | 'concat'
+  | 'stepToUnet'
+  | 'stepToVae'
+  | 'pixels'
+  | 'taesdPixels'
+  /** TAESDXL's decoder, built here from its safetensors weights (taesd/taesd-graph.ts). */
+  | 'taesdDecoder';
 
 /** Creates a runnable session for a graph; the host decides the runtime and EP. */
 export type SessionFactory = (
@@ -52,6 +61,8 @@ export interface LoadedModel extends SdxlModel {
   dtype: ModelDtype;
   /** Why there is no `vaeEncoder` (image-to-image unavailable); null when there is one. */
   vaeEncoderMissing?: string | null;
+  /** Why there is no `taesdDecoder` (no live previews); null when there is one. */
+  taesdMissing?: string | null;
   release(): Promise<void>;
 }
 
@@ -224,12 +235,29 @@ export async function loadSdxlModel(
       vaeEncoder = await loadGraph(source, createSession, 'vaeEncoder', onProgress, encoderBytes);
       sessions.push(vaeEncoder);
     }
+    // TAESDXL, optional in the same way: absent means no previews; present but broken fails.
+    let taesdDecoder: GraphSession | undefined;
+    let taesdMissing: string | null = null;
+    let taesdBytes: Uint8Array | null = null;
+    try {
+      taesdBytes = await source.readBytes(MODEL_FILES.taesd, (loaded, total) =>
+        onProgress(MODEL_FILES.taesd, loaded, total),
+      );
+    } catch (error) {
+      taesdMissing = `${source.locate(MODEL_FILES.taesd)}: ${(error as Error).message}`;
+    }
+    if (taesdBytes) {
+      const what = source.locate(MODEL_FILES.taesd);
+      const graph = taesdDecoderGraph(readSafetensors(taesdBytes, what), what);
+      taesdDecoder = await createSession('taesdDecoder', graph, []);
+      sessions.push(taesdDecoder);
+    }
     const sample = unet.inputs.find((i) => i.name === 'sample');
     if (!sample || (sample.type !== 'float32' && sample.type !== 'float16')) {
       throw new ModelFormatError(`${source.locate(GRAPH_FILES.unet)} has no float "sample" input`);
     }
     const helpers = await loadHelpers(
-      { textEncoder, textEncoder2, unet, vaeDecoder },
+      { textEncoder, textEncoder2, unet, vaeDecoder, taesdDecoder },
       createSession,
       (session) => sessions.push(session),
     );
@@ -242,6 +270,8 @@ export async function loadSdxlModel(
       vaeDecoder,
       vaeEncoder,
       vaeEncoderMissing,
+      taesdDecoder,
+      taesdMissing,
       ...(helpers ? { helpers } : {}),
       dtype: sample.type,
       release: async () => {
@@ -265,12 +295,19 @@ function floatDtype(info: { type: string } | undefined): FloatDtype | null {
  * arithmetic on the host, as it does on the wasm backend and in Node.
  */
 async function loadHelpers(
-  graphs: Pick<SdxlModel, 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder'>,
+  graphs: Pick<SdxlModel, 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'taesdDecoder'>,
   createSession: SessionFactory,
   keep: (session: GraphSession) => void,
 ): Promise<PipelineHelpers | null> {
-  const { textEncoder, textEncoder2, unet, vaeDecoder } = graphs;
-  if (![textEncoder, textEncoder2, unet, vaeDecoder].every((s) => s.runOnDevice)) return null;
+  const { textEncoder, textEncoder2, unet, vaeDecoder, taesdDecoder } = graphs;
+  const all = [
+    textEncoder,
+    textEncoder2,
+    unet,
+    vaeDecoder,
+    ...(taesdDecoder ? [taesdDecoder] : []),
+  ];
+  if (!all.every((s) => s.runOnDevice)) return null;
   const input = (s: GraphSession, name: string) => s.inputs.find((i) => i.name === name);
   const hidden1 = floatDtype(textEncoder.outputs.find((o) => /^hidden_states\./.test(o.name)));
   const hidden2 = floatDtype(textEncoder2.outputs.find((o) => /^hidden_states\./.test(o.name)));
@@ -295,10 +332,18 @@ async function loadHelpers(
   const stepToUnet = await create('stepToUnet', eulerStepGraph(eps, sample));
   const stepToVae =
     vaeIn === sample ? stepToUnet : await create('stepToVae', eulerStepGraph(eps, vaeIn));
+  const pixels = await create('pixels', pixelsGraph(vaeOut));
+  // TAESDXL's image is float32 whatever the model's dtype.
+  const taesdPixels = !taesdDecoder
+    ? undefined
+    : vaeOut === 'float32'
+      ? pixels
+      : await create('taesdPixels', pixelsGraph('float32'));
   return {
     concat: await create('concat', concatGraph(hidden1)),
     stepToUnet,
     stepToVae,
-    pixels: await create('pixels', pixelsGraph(vaeOut)),
+    pixels,
+    ...(taesdPixels ? { taesdPixels } : {}),
   };
 }

@@ -1,5 +1,10 @@
 import { LATENT_CHANNELS, VAE_DOWNSAMPLE, VAE_SCALING_FACTOR, timeIds } from './conditioning.ts';
-import { isDeviceTensor, type GraphSession, type SessionTensor } from './graph-session.ts';
+import {
+  isDeviceTensor,
+  type GraphSession,
+  type HostTensor,
+  type SessionTensor,
+} from './graph-session.ts';
 import { packedRgbToRgba } from './onnx/helper-graphs.ts';
 import { decodedImageToRgba } from './pixels.ts';
 import { fitImage, imageFingerprint, rgbaToPlanar, type RgbaImage } from './image-input.ts';
@@ -46,6 +51,11 @@ export interface SdxlModel {
   /** Image-to-image only; a model set without vae_encoder still does text-to-image. */
   vaeEncoder?: GraphSession | undefined;
   /**
+   * TAESDXL's decoder (taesd/taesd-graph.ts), float32, for previews: unscaled latents in,
+   * [-1, 1] RGB out. Absent when the model set has no TAESDXL weights.
+   */
+  taesdDecoder?: GraphSession | undefined;
+  /**
    * Helper graphs on the model's device (onnxruntime-web WebGPU): with them, tensors stay on
    * the GPU from the text encoders to the final pixels. Without them (wasm, Node, fakes) the
    * pipeline's arithmetic runs on the host.
@@ -59,6 +69,21 @@ export interface PipelineHelpers {
   stepToUnet: GraphSession;
   stepToVae: GraphSession;
   pixels: GraphSession;
+  /** The pixels graph for float32 images (TAESDXL's); `pixels` itself when the VAE's is float32. */
+  taesdPixels?: GraphSession | undefined;
+}
+
+/** Which decoder turns the latents into the picture: the full VAE, or TAESDXL (previews). */
+export type LatentDecoder = 'vae' | 'taesd';
+
+/** A picture of the denoised estimate after one step of several, decoded with TAESDXL. */
+export interface StepPreview {
+  /** 1-based step just done, of `steps`. */
+  step: number;
+  steps: number;
+  pixels: Uint8ClampedArray;
+  width: number;
+  height: number;
 }
 
 export interface TextToImageParams {
@@ -99,6 +124,11 @@ export interface StageTimings {
   total: number;
   /** Whether tensors stayed on the GPU between stages (only the final pixels read back). */
   gpuResident?: boolean;
+  /**
+   * The latents came from the previous run with the same prompt, seed, steps and size (decoded
+   * then with TAESDXL): no text encoder or UNet ran, only the decoder.
+   */
+  latentsReused?: boolean;
   /** Image-to-image: fitting + VAE encoder time (next to nothing when the latents were cached). */
   vaeEncode?: number;
   imageCached?: boolean;
@@ -110,6 +140,8 @@ export interface GeneratedImage {
   width: number;
   height: number;
   timings: StageTimings;
+  /** Which decoder made the picture ('taesd' only when asked for and the model has it). */
+  decoder: LatentDecoder;
 }
 
 /** Thrown between stages when the caller no longer wants the result. Not a failure. */
@@ -126,6 +158,20 @@ export interface RunControl {
    * otherwise stages only queue work and the final readback waits for all of it.
    */
   syncStages?: boolean;
+  /** 'taesd': decode with TAESDXL where the model has it (else the full VAE). Default 'vae'. */
+  decoder?: LatentDecoder;
+  /**
+   * With 2-4 steps and TAESDXL, called after every step but the last with a TAESDXL picture of
+   * that step's denoised estimate (x - sigma·eps).
+   */
+  onStepPreview?: (preview: StepPreview) => void;
+}
+
+/** The final latents of a TAESDXL-decoded run, kept so the full VAE can redo only the decode. */
+interface KeptLatents {
+  key: string;
+  /** Scheduler latents (float32, unscaled), on the device or the host. */
+  latents: SessionTensor;
 }
 
 export const MAX_STEPS = 4;
@@ -149,12 +195,19 @@ export class TextToImagePipeline {
   );
   /** Keyed by image id (or pixel hash) and output size. */
   private readonly images = new LruCache<string, Float32Array>(IMAGE_CACHE_SIZE);
+  private kept: KeptLatents | null = null;
 
   constructor(private readonly model: SdxlModel) {}
 
-  /** Frees what the pipeline keeps on the GPU (cached prompt embeddings); before model release. */
+  /** Frees what the pipeline keeps on the GPU (cached prompts, kept latents); before release. */
   dispose(): void {
     this.prompts.clear();
+    this.keep(null);
+  }
+
+  private keep(kept: KeptLatents | null): void {
+    if (this.kept && this.kept.latents !== kept?.latents) disposeTensor(this.kept.latents);
+    this.kept = kept;
   }
 
   /** Text-to-image, or image-to-image when `init` is given (then `params.strength` is required). */
@@ -188,6 +241,15 @@ export class TextToImagePipeline {
     const sync = async () => {
       if (control.syncStages) await this.model.unet.sync?.();
     };
+    const decoder: LatentDecoder =
+      control.decoder === 'taesd' && this.model.taesdDecoder ? 'taesd' : 'vae';
+    // Text-to-image latents depend on the prompt's ids, seed, steps and size only.
+    const latentsKey = init
+      ? null
+      : `${key}|${params.seed}|${params.steps}|${params.width}x${params.height}`;
+    if (latentsKey !== null && this.kept?.key === latentsKey && decoder === 'vae') {
+      return this.decodeKept(this.kept, params, now, start, tokenized - start);
+    }
     const cached = this.prompts.get(key);
     let embedding = cached;
     if (!embedding) {
@@ -218,6 +280,7 @@ export class TextToImagePipeline {
     let vaeDecode: number;
     let readback: number | undefined;
     let toPixels: number;
+    const preview = this.previewer(params, control);
     if (helpers && 'location' in embedding) {
       const denoised = await this.denoiseOnDevice(
         params,
@@ -228,18 +291,55 @@ export class TextToImagePipeline {
         sync,
         timesteps,
         imageLatents?.latents ?? null,
+        decoder === 'taesd',
+        preview,
       );
       unetSteps = denoised.unetSteps;
       const decodeStart = now();
+      if (decoder === 'taesd') {
+        const latents = denoised.latents!;
+        const packed = await this.taesdPacked(latents, helpers, params).catch((error) => {
+          disposeTensor(latents);
+          throw error;
+        });
+        if (latentsKey !== null) this.keep({ key: latentsKey, latents });
+        else disposeTensor(latents);
+        // (TAESDXL's decode and its pixels' readback are timed together, as vaeDecode.)
+        const decoded = now();
+        vaeDecode = decoded - decodeStart;
+        pixels = packedRgbToRgba(packed);
+        toPixels = now() - decoded;
+        const end = now();
+        return {
+          pixels,
+          width: params.width,
+          height: params.height,
+          decoder,
+          timings: {
+            tokenize: tokenized - start,
+            textEncoders: encoded - tokenized,
+            promptCached: cached !== undefined,
+            unetSteps,
+            vaeDecode,
+            toPixels,
+            total: end - start,
+            gpuResident: true,
+            ...(imageLatents
+              ? { vaeEncode: imageEncoded - encoded, imageCached: imageLatents.cached }
+              : {}),
+          },
+        };
+      }
       const image = await this.runKeeping(
         this.model.vaeDecoder,
-        { [this.vaeInputName()]: denoised.vaeInput },
+        { [this.vaeInputName()]: denoised.vaeInput! },
         [this.vaeOutputName()],
       ).finally(() => disposeTensor(denoised.vaeInput));
       await sync();
       const decoded = now();
       vaeDecode = decoded - decodeStart;
       const rgbTensor = image[this.vaeOutputName()];
+      // (denoised.vaeInput is always set when the decoder is the VAE.)
       let packed: Int32Array | undefined;
       try {
         // The only readback of the run: 4 bytes per pixel.
@@ -264,10 +364,23 @@ export class TextToImagePipeline {
         now,
         timesteps,
         imageLatents?.latents ?? null,
+        preview,
       );
       unetSteps = denoised.unetSteps;
       const decodeStart = now();
-      const decoded = await this.decode(denoised.latents, params);
+      const decoded =
+        decoder === 'taesd'
+          ? await this.taesdPlanes(denoised.latents, params)
+          : await this.decode(denoised.latents, params);
+      if (decoder === 'taesd' && latentsKey !== null) {
+        const dims = [
+          1,
+          LATENT_CHANNELS,
+          params.height / VAE_DOWNSAMPLE,
+          params.width / VAE_DOWNSAMPLE,
+        ];
+        this.keep({ key: latentsKey, latents: { type: 'float32', dims, data: denoised.latents } });
+      }
       const vaeDone = now();
       vaeDecode = vaeDone - decodeStart;
       pixels = decodedImageToRgba(decoded, params.width, params.height);
@@ -279,6 +392,7 @@ export class TextToImagePipeline {
       pixels,
       width: params.width,
       height: params.height,
+      decoder,
       timings: {
         tokenize: tokenized - start,
         textEncoders: encoded - tokenized,
@@ -327,6 +441,7 @@ export class TextToImagePipeline {
     now: () => number,
     timesteps: number[],
     imageLatents: Float32Array | null,
+    preview: StepPreviewer | null = null,
   ): Promise<{ latents: Float32Array; unetSteps: number[] }> {
     const { unet } = this.model;
     const { dims, count, plan, noise, latents } = startingLatents(params, timesteps, imageLatents);
@@ -378,7 +493,13 @@ export class TextToImagePipeline {
           `unet returned ${epsTensor ? `[${epsTensor.dims.join(',')}]` : 'nothing'}, expected [${dims.join(',')}]`,
         );
       }
-      eulerAncestralUpdate(latents, toFloat32(epsTensor), sigma, plan.sigmas[i + 1] as number, () =>
+      const eps = toFloat32(epsTensor);
+      if (preview && i < plan.timesteps.length - 1) {
+        // The step's denoised estimate x - sigma·eps: what the image would be if this were the last step.
+        const estimate = latents.map((v, j) => v - sigma * (eps[j] as number));
+        await preview(i + 1, { type: 'float32', dims, data: estimate });
+      }
+      eulerAncestralUpdate(latents, eps, sigma, plan.sigmas[i + 1] as number, () =>
         noise.sample(count),
       );
       unetSteps.push(now() - stepStart);
@@ -432,7 +553,9 @@ export class TextToImagePipeline {
     sync: () => Promise<void>,
     timesteps: number[],
     imageLatents: Float32Array | null,
-  ): Promise<{ vaeInput: SessionTensor; unetSteps: number[] }> {
+    keepLatents = false,
+    preview: StepPreviewer | null = null,
+  ): Promise<{ vaeInput?: SessionTensor; latents?: SessionTensor; unetSteps: number[] }> {
     const { unet } = this.model;
     const start = startingLatents(params, timesteps, imageLatents);
     const { dims, count, plan, noise } = start;
@@ -490,6 +613,27 @@ export class TextToImagePipeline {
             `unet returned ${eps ? `[${eps.dims.join(',')}]` : 'nothing'}, expected [${dims.join(',')}]`,
           );
         }
+        if (preview && !last) {
+          // The denoised estimate x - sigma·eps, by the same step graph: dt = -sigma, no noise.
+          try {
+            const estimate = await this.runKeeping(
+              helpers.stepToUnet,
+              {
+                x,
+                eps,
+                noise: { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) },
+                dt: scalar(-sigma),
+                sigma_up: scalar(0),
+                out_scale: scalar(1),
+              },
+              ['latents'],
+            );
+            await preview(i + 1, estimate['latents']!);
+          } catch (error) {
+            disposeTensor(eps);
+            throw error;
+          }
+        }
         const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
         // The host path draws noise only when sigma_up > 0; so does this one (same sequence).
         // Without noise (the last step) a single broadcast 0 is uploaded instead of a tensor.
@@ -499,7 +643,8 @@ export class TextToImagePipeline {
             : { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) };
         const outScale = last ? 1 / VAE_SCALING_FACTOR : modelInputScale(sigmaNext);
         const step = last ? helpers.stepToVae : helpers.stepToUnet;
-        const names = last ? ['scaled'] : ['latents', 'scaled'];
+        // TAESDXL decodes the unscaled latents; the VAE takes them / 0.13025 ('scaled').
+        const names = last && !keepLatents ? ['scaled'] : ['latents', 'scaled'];
         let next: Record<string, SessionTensor>;
         try {
           next = await this.runKeeping(
@@ -530,7 +675,177 @@ export class TextToImagePipeline {
       disposeTensor(sample);
       throw error;
     }
+    if (keepLatents) {
+      disposeTensor(sample);
+      return { latents: x, unetSteps };
+    }
     return { vaeInput: sample, unetSteps };
+  }
+
+  /**
+   * The step-preview callback for this run, or null: only with 2+ steps, TAESDXL and a caller
+   * that wants previews. It decodes the estimate, hands the picture over and frees the tensor.
+   */
+  private previewer(params: TextToImageParams, control: RunControl): StepPreviewer | null {
+    const { onStepPreview } = control;
+    if (!onStepPreview || params.steps < 2 || !this.model.taesdDecoder) return null;
+    return async (step, estimate) => {
+      try {
+        const helpers = this.model.helpers;
+        const pixels =
+          isDeviceTensor(estimate) && helpers
+            ? packedRgbToRgba(await this.taesdPacked(estimate, helpers, params))
+            : decodedImageToRgba(
+                await this.taesdPlanes(toFloat32(estimate as HostTensor), params),
+                params.width,
+                params.height,
+              );
+        onStepPreview({
+          step,
+          steps: params.steps,
+          pixels,
+          width: params.width,
+          height: params.height,
+        });
+      } finally {
+        disposeTensor(estimate);
+      }
+    };
+  }
+
+  /** TAESDXL on the device: latents -> decoder -> pixels helper; reads back 4 bytes a pixel. */
+  private async taesdPacked(
+    latents: SessionTensor,
+    helpers: PipelineHelpers,
+    params: TextToImageParams,
+  ): Promise<Int32Array> {
+    const decoder = this.model.taesdDecoder!;
+    const pixelsGraph = helpers.taesdPixels ?? helpers.pixels;
+    const image = (await this.runKeeping(decoder, { latent_sample: latents }, ['sample']))[
+      'sample'
+    ];
+    let packed: Int32Array | undefined;
+    try {
+      const out = await this.runKeeping(pixelsGraph, { image: image! }, ['rgb'], []);
+      const rgb = out['rgb'];
+      packed = rgb && !isDeviceTensor(rgb) ? (rgb.data as Int32Array) : undefined;
+    } finally {
+      disposeTensor(image);
+    }
+    if (!packed || packed.length !== params.width * params.height) {
+      throw new ModelFormatError('the TAESDXL pixels helper returned the wrong number of pixels');
+    }
+    return packed;
+  }
+
+  /** TAESDXL on the host: unscaled latents -> planar RGB in [-1, 1]. */
+  private async taesdPlanes(
+    latents: Float32Array,
+    params: TextToImageParams,
+  ): Promise<Float32Array> {
+    const dims = [
+      1,
+      LATENT_CHANNELS,
+      params.height / VAE_DOWNSAMPLE,
+      params.width / VAE_DOWNSAMPLE,
+    ];
+    const out = await this.model.taesdDecoder!.run(
+      { latent_sample: { type: 'float32', dims, data: latents } },
+      ['sample'],
+    );
+    const image = out['sample'];
+    if (!image) throw new ModelFormatError('the TAESDXL decoder returned no image');
+    return toFloat32(image);
+  }
+
+  /**
+   * The full VAE on latents kept from a TAESDXL-decoded run of the same request: no text
+   * encoder, no UNet. On the device the latents are scaled by the step helper (eps = 0, no
+   * noise, out_scale 1/0.13025) so they never leave the GPU.
+   */
+  private async decodeKept(
+    kept: KeptLatents,
+    params: TextToImageParams,
+    now: () => number,
+    start: number,
+    tokenize: number,
+  ): Promise<GeneratedImage> {
+    const { helpers } = this.model;
+    const decodeStart = now();
+    let pixels: Uint8ClampedArray;
+    let readback: number | undefined;
+    let vaeDone: number;
+    if (helpers && isDeviceTensor(kept.latents)) {
+      const count = elementCount(kept.latents.dims);
+      const epsType = helpers.stepToVae.inputs.find((i) => i.name === 'eps')?.type;
+      const zeros: SessionTensor =
+        epsType === 'float16'
+          ? { type: 'float16', dims: kept.latents.dims, data: new Uint16Array(count) }
+          : { type: 'float32', dims: kept.latents.dims, data: new Float32Array(count) };
+      const scalar = (v: number): SessionTensor => ({
+        type: 'float32',
+        dims: [1],
+        data: Float32Array.of(v),
+      });
+      const scaled = (
+        await this.runKeeping(
+          helpers.stepToVae,
+          {
+            x: kept.latents,
+            eps: zeros,
+            noise: { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) },
+            dt: scalar(0),
+            sigma_up: scalar(0),
+            out_scale: scalar(1 / VAE_SCALING_FACTOR),
+          },
+          ['scaled'],
+        )
+      )['scaled']!;
+      const image = await this.runKeeping(
+        this.model.vaeDecoder,
+        { [this.vaeInputName()]: scaled },
+        [this.vaeOutputName()],
+      ).finally(() => disposeTensor(scaled));
+      vaeDone = now();
+      const rgbTensor = image[this.vaeOutputName()];
+      let packed: Int32Array | undefined;
+      try {
+        const out = await this.runKeeping(helpers.pixels, { image: rgbTensor! }, ['rgb'], []);
+        const rgb = out['rgb'];
+        packed = rgb && !isDeviceTensor(rgb) ? (rgb.data as Int32Array) : undefined;
+      } finally {
+        disposeTensor(rgbTensor);
+      }
+      if (!packed || packed.length !== params.width * params.height) {
+        throw new ModelFormatError('the pixels helper returned the wrong number of pixels');
+      }
+      readback = now() - vaeDone;
+      pixels = packedRgbToRgba(packed);
+    } else {
+      const latents = toFloat32(kept.latents as HostTensor);
+      const decoded = await this.decode(latents, params);
+      vaeDone = now();
+      pixels = decodedImageToRgba(decoded, params.width, params.height);
+    }
+    const end = now();
+    return {
+      pixels,
+      width: params.width,
+      height: params.height,
+      decoder: 'vae',
+      timings: {
+        tokenize,
+        textEncoders: 0,
+        promptCached: true,
+        unetSteps: [],
+        vaeDecode: vaeDone - decodeStart,
+        ...(readback !== undefined ? { readback } : {}),
+        toPixels: end - vaeDone - (readback ?? 0),
+        total: end - start,
+        gpuResident: helpers !== undefined,
+        latentsReused: true,
+      },
+    };
   }
 
   /** latents / 0.13025 through the VAE decoder, giving planar RGB in [-1, 1]. */
@@ -557,6 +872,9 @@ export class TextToImagePipeline {
     return toFloat32(image);
   }
 }
+
+/** Decodes one step's denoised estimate for a preview; frees the tensor. */
+type StepPreviewer = (step: number, estimate: SessionTensor) => Promise<void>;
 
 function requireStrength(params: TextToImageParams): number {
   if (params.strength === undefined) throw new RangeError('image-to-image needs a strength');

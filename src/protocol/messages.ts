@@ -4,6 +4,7 @@
  */
 import type {
   TextToImageParams as GenerateParams,
+  LatentDecoder,
   StageTimings,
 } from '../pipeline/text-to-image.ts';
 
@@ -19,7 +20,7 @@ export type Backend = 'webgpu' | 'wasm';
 export type BackendChoice = 'auto' | Backend;
 
 /** What one image needs and how long it took: the pipeline's own types. */
-export type { GenerateParams, StageTimings };
+export type { GenerateParams, LatentDecoder, StageTimings };
 
 export interface Capabilities {
   webgpu: boolean;
@@ -86,6 +87,14 @@ export type WorkerRequest =
       live: boolean;
       /** Image-to-image: the input image (then `params.strength` is required). */
       image?: InputImage;
+      /**
+       * 'taesd': decode with TAESDXL (a preview; the worker keeps the latents, and a later
+       * 'vae' request with the same parameters decodes them without rerunning the UNet).
+       * Default 'vae'. Ignored where the model has no TAESDXL.
+       */
+      decoder?: LatentDecoder;
+      /** With 2-4 steps: a 'preview' event after every step but the last. */
+      stepPreviews?: boolean;
     }
   /** Stop the running generation at its next stage boundary and drop the waiting one. */
   | { type: 'cancel'; id: number }
@@ -118,6 +127,8 @@ export type WorkerEvent =
       imageToImageMissing?: string;
       /** The largest width × height this GPU's buffer limits allow (absent: no known limit). */
       maxImagePixels?: number;
+      /** The model has TAESDXL weights: live previews and per-step previews are possible. */
+      previews?: boolean;
     }
   | { type: 'generation-started'; id: number }
   /** The request was replaced or cancelled before it produced a frame; not an error. */
@@ -132,6 +143,21 @@ export type WorkerEvent =
       backend: Backend;
       params: GenerateParams;
       timings: StageTimings;
+      /** Which decoder made the picture (absent from older workers: the full VAE). */
+      decoder?: LatentDecoder;
+    }
+  /** A TAESDXL picture after step `step` of `steps` (before the request's own 'frame'). */
+  | {
+      type: 'preview';
+      id: number;
+      step: number;
+      steps: number;
+      width: number;
+      height: number;
+      /** RGBA8, transferred. */
+      pixels: ArrayBuffer;
+      backend: Backend;
+      params: GenerateParams;
     }
   | { type: 'error'; id: number | null; error: WorkerError }
   | { type: 'pong'; id: number }

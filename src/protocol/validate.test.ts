@@ -116,3 +116,35 @@ describe('download requests', () => {
     }
   });
 });
+
+describe('generate requests with preview options', () => {
+  const params = { prompt: 'p', seed: 1, steps: 2, width: 64, height: 64 };
+  it('keeps a known decoder and the step-preview flag, and refuses anything else', () => {
+    expect(
+      parseWorkerRequest({
+        type: 'generate',
+        id: 1,
+        params,
+        live: true,
+        decoder: 'taesd',
+        stepPreviews: true,
+      }),
+    ).toEqual({
+      type: 'generate',
+      id: 1,
+      params,
+      live: true,
+      decoder: 'taesd',
+      stepPreviews: true,
+    });
+    expect(parseWorkerRequest({ type: 'generate', id: 1, params, decoder: 'vae' })).toEqual({
+      type: 'generate',
+      id: 1,
+      params,
+      live: false,
+      decoder: 'vae',
+    });
+    expect(parseWorkerRequest({ type: 'generate', id: 1, params, decoder: 'gan' })).toBeNull();
+    expect(parseWorkerRequest({ type: 'generate', id: 1, params, stepPreviews: 'yes' })).toBeNull();
+  });
+});

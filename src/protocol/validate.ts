@@ -37,13 +37,21 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
       const params = parseParams(msg['params']);
       const live = msg['live'] ?? false;
       if (!params || typeof live !== 'boolean') return null;
+      // Preview options (optional): which decoder, and TAESDXL pictures after each step.
+      const { decoder, stepPreviews } = msg;
+      if (decoder !== undefined && decoder !== 'vae' && decoder !== 'taesd') return null;
+      if (stepPreviews !== undefined && typeof stepPreviews !== 'boolean') return null;
+      const previews = {
+        ...(decoder !== undefined ? { decoder: decoder as 'vae' | 'taesd' } : {}),
+        ...(stepPreviews !== undefined ? { stepPreviews } : {}),
+      };
       if (msg['image'] === undefined) {
         if (params.strength !== undefined) return null; // strength without an image
-        return { type: 'generate', id, params, live };
+        return { type: 'generate', id, params, live, ...previews };
       }
       const image = parseInputImage(msg['image']);
       if (!image || params.strength === undefined) return null;
-      return { type: 'generate', id, params, live, image };
+      return { type: 'generate', id, params, live, image, ...previews };
     }
     case 'cancel':
       return { type: 'cancel', id };

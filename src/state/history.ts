@@ -139,7 +139,8 @@ export function createHistoryState(app: AppStore, storage: HistoryStore): Histor
   app.subscribe((s, prev) => {
     if (!s.frame || s.frame === prev.frame) return;
     if (history.getState().shownId !== null) history.setState({ shownId: null });
-    if (!s.live) void history.getState().keepFrame();
+    // A per-step preview is not the image; its request's own frame follows.
+    if (!s.live && !s.frame.preview) void history.getState().keepFrame();
   });
   return history;
 }

@@ -105,10 +105,22 @@ export interface LoadedModel {
   imageToImageMissing: string | null;
   /** The largest width × height this GPU's buffer limits allow; null where none is known. */
   maxImagePixels: number | null;
+  /** It has TAESDXL weights: live frames and per-step previews can be decoded with them. */
+  previews?: boolean;
 }
 
+/**
+ * After a TAESDXL-decoded live frame, this long without a new edit and the full VAE decodes
+ * the same latents (the worker kept them; the UNet does not run again).
+ */
+export const PREVIEW_IDLE_MS = 600;
+
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
-export type Frame = Omit<Extract<WorkerEvent, { type: 'frame' }>, 'type'> & {
+export type Frame = Omit<Extract<WorkerEvent, { type: 'frame' }>, 'type' | 'timings'> & {
+  /** null for a per-step preview (the request is still running). */
+  timings: Extract<WorkerEvent, { type: 'frame' }>['timings'] | null;
+  /** A per-step TAESDXL preview: which step of how many. */
+  preview?: { step: number; steps: number };
   /** From the edit (or click) that asked for this image to its arrival, in ms. */
   latencyMs: number | null;
 };
@@ -145,6 +157,11 @@ export interface AppData {
   backendChoice: BackendChoice;
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
+  /**
+   * Previews with TAESDXL (where the model has it): live frames while typing (the full VAE
+   * after a pause), and a picture after each step with 2-4 steps. Off: always the full VAE.
+   */
+  previews: boolean;
   /** Unlocked: every Generate click first picks a new random seed. Live edits never do. */
   seedLocked: boolean;
   /** Image-to-image: the input image (null: text-to-image) and how much of it is redone. */
@@ -174,6 +191,11 @@ export interface AppData {
   model: LoadedModel | null;
   /** Id of the newest generate request that has not produced its frame yet. */
   generatingId: number | null;
+  /**
+   * The newest frame is a TAESDXL preview whose full-VAE decode follows after a pause: the
+   * picture is not final yet (status stays 'generating').
+   */
+  fullDecodePending?: boolean;
   frame: Frame | null;
   stats: GenerationStats;
   error: UiError | null;
@@ -202,6 +224,7 @@ export interface AppActions {
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
   setLive(live: boolean): void;
+  setPreviews(previews: boolean): void;
   /** Image-to-image from this (decoded, full-size) image; `name` is shown under it. */
   setInputImage(image: RgbaImage, name: string): void;
   /** The newest generated image becomes the input image. */
@@ -259,13 +282,15 @@ export interface StoreDeps {
   randomSeed?: () => number;
   /** Clock for latency figures; defaults to performance.now. */
   now?: () => number;
+  /** Timer for the full-VAE decode after a pause (tests); defaults to setTimeout. */
+  setTimer?: (run: () => void, ms: number) => () => void;
 }
 
 export function deriveStatus(s: Omit<AppData, 'status'>): AppStatus {
   if (s.fatal) return 'error';
   if (!s.workerReady) return 'starting';
   if (s.load || s.planning || s.download) return 'loading';
-  if (s.generatingId !== null) return 'generating';
+  if (s.generatingId !== null || s.fullDecodePending) return 'generating';
   if (s.error) return 'error';
   return s.model ? 'ready' : 'idle';
 }
@@ -301,6 +326,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
   const now = deps.now ?? (() => performance.now());
   /** When each generate request was asked for, until its frame (or end) arrives. */
   const requestedAt = new Map<number, number>();
+  const setTimer =
+    deps.setTimer ??
+    ((run: () => void, ms: number) => {
+      const timer = setTimeout(run, ms);
+      return () => clearTimeout(timer);
+    });
+  /** Cancels the pending full-VAE decode of the last preview frame, if any. */
+  let cancelFullDecode: (() => void) | null = null;
   let inputImageVersion = 0;
   /** The model to load again once a restarted worker is ready. */
   let reloadAfterRestart: string | null = null;
@@ -369,6 +402,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               imageToImage: ev.imageToImage ?? false,
               imageToImageMissing: ev.imageToImageMissing ?? null,
               maxImagePixels: ev.maxImagePixels ?? null,
+              previews: ev.previews ?? false,
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
@@ -417,10 +451,32 @@ export function createAppStore(deps: StoreDeps): AppStore {
               backend: ev.backend,
               params: ev.params,
               timings: ev.timings,
+              ...(ev.decoder ? { decoder: ev.decoder } : {}),
               latencyMs: askedAt === undefined ? null : now() - askedAt,
             },
             stats,
             ...finished,
+          });
+          if (ev.decoder === 'taesd' && done) scheduleFullDecode(ev.id, ev.params);
+          return;
+        }
+        case 'preview': {
+          // Only the running request's steps; never over a newer picture.
+          if (ev.id !== s.generatingId || (s.frame && ev.id < s.frame.id)) return;
+          if (ev.pixels.byteLength !== ev.width * ev.height * 4) return;
+          set({
+            frame: {
+              id: ev.id,
+              width: ev.width,
+              height: ev.height,
+              pixels: ev.pixels,
+              backend: ev.backend,
+              params: ev.params,
+              timings: null,
+              decoder: 'taesd',
+              preview: { step: ev.step, steps: ev.steps },
+              latencyMs: null,
+            },
           });
           return;
         }
@@ -475,6 +531,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
             return;
           }
           if (ev.id !== null) requestedAt.delete(ev.id);
+          else stopFullDecode(); // the device went away: nothing more to decode
           if (ev.id !== null && s.planning?.id === ev.id) set({ planning: null });
           if (ev.id !== null && s.download?.id === ev.id) set({ download: null });
           const patch: Partial<AppData> = {};
@@ -522,6 +579,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
     const requestGeneration = (live: boolean): boolean => {
       const s = get();
       if (!canGenerate(s)) return false;
+      stopFullDecode();
       if (imageToImageBlocker(s) !== null) return false; // the input panel says why
       const id = nextRequestId++;
       const params: GenerateParams = {
@@ -534,13 +592,54 @@ export function createAppStore(deps: StoreDeps): AppStore {
       };
       requestedAt.set(id, now());
       const image = s.inputImage ? { image: wireImage(s.inputImage) } : {};
-      deps.port.post({ type: 'generate', id, params, live, ...image });
+      const previews = s.previews && s.model?.previews === true;
+      // Live text-to-image frames are TAESDXL previews; the full VAE follows after a pause.
+      const decoder = previews && live && !s.inputImage ? 'taesd' : 'vae';
+      deps.port.post({
+        type: 'generate',
+        id,
+        params,
+        live,
+        ...image,
+        ...(previews ? { decoder, stepPreviews: true } : {}),
+      });
       set({
         generatingId: id,
         error: null,
         stats: { ...s.stats, requested: s.stats.requested + 1 },
       });
       return true;
+    };
+
+    /**
+     * After PREVIEW_IDLE_MS without a new request, the full VAE decodes the preview's latents:
+     * the same parameters with decoder 'vae', which the worker answers from its kept latents.
+     */
+    const scheduleFullDecode = (frameId: number, params: GenerateParams) => {
+      cancelFullDecode?.();
+      set({ fullDecodePending: true });
+      cancelFullDecode = setTimer(() => {
+        cancelFullDecode = null;
+        const s = get();
+        if (s.frame?.id !== frameId || s.generatingId !== null || !canGenerate(s)) {
+          set({ fullDecodePending: false });
+          return;
+        }
+        const id = nextRequestId++;
+        requestedAt.set(id, now());
+        deps.port.post({ type: 'generate', id, params, live: false, decoder: 'vae' });
+        set({
+          generatingId: id,
+          fullDecodePending: false,
+          stats: { ...s.stats, requested: s.stats.requested + 1 },
+        });
+      }, PREVIEW_IDLE_MS);
+    };
+
+    const stopFullDecode = () => {
+      cancelFullDecode?.();
+      cancelFullDecode = null;
+      if (get().fullDecodePending) set({ fullDecodePending: false });
     };
 
     /** In live mode, an edit asks for its image (an empty prompt asks for nothing yet). */
@@ -563,6 +662,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
       live: true,
+      previews: true,
       seedLocked: true,
       inputImage: null,
       strength: DEFAULT_STRENGTH,
@@ -652,6 +752,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
         set({ live });
         if (live) requestLive();
       },
+      setPreviews: (previews) => set({ previews }),
       setModelUrl: (modelUrl) => set({ modelUrl }),
       setBackendChoice: (choice) => {
         if (isBackendChoice(choice)) set({ backendChoice: choice });

@@ -377,7 +377,10 @@ function storedFrom(walk: Walk, start: number, stop: number): number {
 function checkFirstBytes(file: ManifestFile, head: Uint8Array): void {
   const kind = recognizeNonModelBytes(head);
   if (kind === 'html') throw htmlPageError(file.path, file.url);
-  if (kind === 'lfs-pointer' && (file.role === 'graph' || file.role === 'external-data')) {
+  if (
+    kind === 'lfs-pointer' &&
+    (file.role === 'graph' || file.role === 'external-data' || file.role === 'weights')
+  ) {
     throw new WeightFileError(
       `${file.path}: ${file.url} sent a Git LFS pointer (a small text stand-in), not the file itself`,
     );

@@ -41,6 +41,23 @@ function tokenizerFiles(): ManifestFile[] {
 }
 
 /**
+ * TAESDXL (madebyollin/taesdxl, MIT): the tiny autoencoder whose decoder draws live-mode
+ * previews, as diffusers-layout safetensors (encoder + decoder, ~2.4 M float32 parameters, so
+ * about 9.8 MB). Optional: without it live mode decodes every frame with the full VAE. For
+ * builds that do not ship their own copy.
+ */
+export function taesdxlFile(repo = 'madebyollin/taesdxl'): ManifestFile {
+  return {
+    path: MODEL_FILES.taesd,
+    url: resolveUrl(repo, 'diffusion_pytorch_model.safetensors'),
+    bytes: 9_800_000,
+    bytesApproximate: true,
+    role: 'weights',
+    optional: true,
+  };
+}
+
+/**
  * webnn/sdxl-turbo: int4 MatMulNBits + fp16 (q4f16), fp16-fix VAE, ~2.67 GB. The four graphs are
  * single files under onnx/ with their weights inline (no external data); the UNet graph is
  * 1.97 GB, just under the 2 GiB a browser ArrayBuffer may hold. No vae_encoder.
@@ -52,6 +69,7 @@ export const WEBNN_SDXL_TURBO_Q4F16: Manifest = parseManifest({
   baseUrl: `${HF}/webnn/sdxl-turbo/resolve/main/`,
   files: [
     ...tokenizerFiles(),
+    taesdxlFile(),
     ...(
       [
         ['textEncoder', MODEL_FILES.textEncoder, 'onnx/text_encoder_model_q4f16.onnx', 124_433_929],
@@ -96,6 +114,7 @@ export const SDXL_TURBO_FP16_CONVERTED: Manifest = parseManifest({
   baseUrl: `${HF}/stabilityai/sdxl-turbo/resolve/main/`,
   files: [
     ...tokenizerFiles(),
+    taesdxlFile(),
     ...(
       [
         ['textEncoder', 'graph', MODEL_FILES.textEncoder, 492_300_000, 'fp16'],

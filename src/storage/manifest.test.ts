@@ -95,7 +95,7 @@ describe('parseManifest', () => {
     ],
     [
       'an unknown role',
-      (m: Raw) => (m.files![2]!.role = 'weights'),
+      (m: Raw) => (m.files![2]!.role = 'checkpoint'),
       /files\[2\]\.role must be one of/,
     ],
     [
@@ -206,6 +206,20 @@ describe('hosted manifests', () => {
     tokenizer.files![2]!['storeAs'] = 'fp16';
     expect(() => parseManifest(tokenizer)).toThrow(/only for graphs/);
   });
+
+  it('every hosted build has TAESDXL as an optional weights file from madebyollin/taesdxl', () => {
+    for (const manifest of HOSTED_MODELS) {
+      const taesd = manifest.files.filter((f) => f.path.startsWith('taesdxl/'));
+      expect(taesd).toEqual([
+        expect.objectContaining({
+          path: 'taesdxl/diffusion_pytorch_model.safetensors',
+          url: 'https://huggingface.co/madebyollin/taesdxl/resolve/main/diffusion_pytorch_model.safetensors',
+          role: 'weights',
+          optional: true,
+        }),
+      ]);
+    }
+  });
 });
 
 describe('manifestFromBaseUrl', () => {
@@ -245,6 +259,7 @@ describe('manifestFromBaseUrl', () => {
         'tokenizer/special_tokens_map.json', 'tokenizer/vocab.json', 'tokenizer_2/merges.txt',
         'tokenizer_2/special_tokens_map.json', 'tokenizer_2/vocab.json', 'unet/model.onnx',
         'unet/model.onnx_data', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx',
+        'taesdxl/diffusion_pytorch_model.safetensors',
       ].sort(),
     ); // prettier-ignore
     for (const [filePath, file] of byPath) expect(file.bytes).toBe(sizes.get(filePath));

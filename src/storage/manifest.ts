@@ -17,7 +17,8 @@ import {
   type FetchFn,
 } from './http-file.ts';
 
-export const FILE_ROLES = ['graph', 'external-data', 'tokenizer', 'config'] as const;
+/** 'weights': a safetensors file the app builds its own graph from (TAESDXL). */
+export const FILE_ROLES = ['graph', 'external-data', 'tokenizer', 'config', 'weights'] as const;
 export type FileRole = (typeof FILE_ROLES)[number];
 
 export const MANIFEST_GRAPHS = [
@@ -317,6 +318,19 @@ export async function manifestFromBaseUrl(
       }
       files.push({ path: dataPath, url: dataUrl, bytes, role: 'external-data', graph });
     }
+  }
+
+  // The build's own TAESDXL weights (live-mode previews), when it ships them.
+  const taesdUrl = urlOf(MODEL_FILES.taesd);
+  const taesdBytes = await remoteFileSize(MODEL_FILES.taesd, taesdUrl, fetchFn, options.signal);
+  if (taesdBytes !== null) {
+    files.push({
+      path: MODEL_FILES.taesd,
+      url: taesdUrl,
+      bytes: taesdBytes,
+      role: 'weights',
+      optional: true,
+    });
   }
 
   return parseManifest({

@@ -4,7 +4,7 @@ import type { WorkerEvent } from '../protocol/messages.ts';
 import { DownloadError } from './fetch-source.ts';
 import { Engine, type EngineHost } from './engine.ts';
 
-function harness(loadModel?: EngineHost['loadModel']) {
+function harness(loadModel?: EngineHost['loadModel'], withTaesd = false) {
   const events: Array<{ event: WorkerEvent; transfer: Transferable[] }> = [];
   const logs: string[] = [];
   let released = 0;
@@ -16,7 +16,7 @@ function harness(loadModel?: EngineHost['loadModel']) {
       loadModel ??
       (async (_url, _backend, onProgress) => {
         onProgress('unet/model.onnx', 5, 10);
-        return { model: fakeModel({ released: () => released++ }), backend: 'webgpu' };
+        return { model: fakeModel({ released: () => released++, withTaesd }), backend: 'webgpu' };
       }),
   });
   return { engine, events, logs, released: () => released };
@@ -39,6 +39,62 @@ describe('worker engine', () => {
     expect(frame.event.timings.unetSteps).toHaveLength(2);
     // The pixel buffer is handed over as a transferable, not copied.
     expect(frame.transfer).toEqual([frame.event.pixels]);
+  });
+
+  it('posts per-step previews and says which decoder made each frame', async () => {
+    const runs: string[] = [];
+    const { engine, events } = harness(async () => ({
+      model: fakeModel({ withTaesd: true, onRun: (g) => void runs.push(g) }),
+      backend: 'webgpu',
+    }));
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    await engine.idle();
+    expect(events.at(-1)?.event).toMatchObject({ type: 'model-loaded', previews: true });
+    engine.receive({
+      type: 'generate',
+      id: 2,
+      params: { ...params, steps: 3 },
+      live: true,
+      decoder: 'taesd',
+      stepPreviews: true,
+    });
+    await engine.idle();
+    const after = events.slice(events.findIndex((e) => e.event.type === 'model-loaded') + 1);
+    expect(after.map((e) => e.event.type)).toEqual([
+      'generation-started',
+      'preview',
+      'preview',
+      'frame',
+    ]);
+    const preview = after[1]!;
+    expect(preview.event).toMatchObject({
+      type: 'preview',
+      id: 2,
+      step: 1,
+      steps: 3,
+      width: 64,
+      height: 128,
+    });
+    if (preview.event.type !== 'preview') throw new Error('no preview');
+    expect(preview.transfer).toEqual([preview.event.pixels]);
+    expect(after[3]!.event).toMatchObject({ type: 'frame', id: 2, decoder: 'taesd' });
+    // The full VAE on the same request: only the VAE decoder runs (the latents were kept).
+    runs.length = 0;
+    engine.receive({
+      type: 'generate',
+      id: 3,
+      params: { ...params, steps: 3 },
+      live: false,
+      decoder: 'vae',
+    });
+    await engine.idle();
+    expect(events.at(-1)?.event).toMatchObject({
+      type: 'frame',
+      id: 3,
+      decoder: 'vae',
+      timings: { latentsReused: true },
+    });
+    expect(runs).toEqual(['vaeDecoder']);
   });
 
   it('answers generate before any model with a no-model error', async () => {

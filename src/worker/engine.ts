@@ -166,7 +166,14 @@ export class Engine {
     const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
     if (warmUp) {
       try {
-        await this.current.pipeline.generate(warmUp, { now: () => this.host.now() });
+        const now = () => this.host.now();
+        if (loaded.model.taesdDecoder) {
+          // TAESDXL's shaders too, at the smallest size (its pipelines serve the other sizes;
+          // at full size this would double the warm-up on a slow GPU).
+          const small = { ...warmUp, width: 64, height: 64 };
+          await this.current.pipeline.generate(small, { now, decoder: 'taesd' });
+        }
+        await this.current.pipeline.generate(warmUp, { now });
       } catch (error) {
         // A real generation reports whatever is wrong; the load itself succeeded.
         this.host.log('warm-up image failed', error);
@@ -183,6 +190,7 @@ export class Engine {
       ...(loaded.model.vaeEncoderMissing
         ? { imageToImageMissing: loaded.model.vaeEncoderMissing }
         : {}),
+      previews: loaded.model.taesdDecoder !== undefined,
     });
   }
 
@@ -210,7 +218,32 @@ export class Engine {
       : undefined;
     const image = await current.pipeline.generate(
       params satisfies GenerateParams,
-      { now: () => this.host.now(), stillWanted },
+      {
+        now: () => this.host.now(),
+        stillWanted,
+        decoder: request.decoder ?? 'vae',
+        ...(request.stepPreviews
+          ? {
+              onStepPreview: (preview) => {
+                const pixels = preview.pixels.buffer as ArrayBuffer;
+                this.host.post(
+                  {
+                    type: 'preview',
+                    id,
+                    step: preview.step,
+                    steps: preview.steps,
+                    width: preview.width,
+                    height: preview.height,
+                    pixels,
+                    backend: current.backend,
+                    params,
+                  },
+                  [pixels],
+                );
+              },
+            }
+          : {}),
+      },
       init,
     );
     const pixels = image.pixels.buffer as ArrayBuffer;
@@ -224,6 +257,7 @@ export class Engine {
         backend: current.backend,
         params,
         timings: image.timings,
+        decoder: image.decoder,
       },
       [pixels],
     );

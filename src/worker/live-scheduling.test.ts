@@ -13,6 +13,7 @@ const STAGE_MS: Record<FakeGraph, number> = {
   unet: 60,
   vaeDecoder: 40,
   vaeEncoder: 30,
+  taesdDecoder: 5,
 };
 
 function harness() {

@@ -41,7 +41,8 @@ const f32 = (name: string, shape: ValueInfo['shape'] = null): ValueInfo => ({
   shape,
 });
 
-export type FakeGraph = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder';
+export type FakeGraph =
+  'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder' | 'taesdDecoder';
 
 export interface FakeModelHooks {
   /** Called on every graph run, e.g. to count runs or to take a controlled time. */
@@ -49,6 +50,8 @@ export interface FakeModelHooks {
   released?: () => void;
   /** A model set without vae_encoder (text-to-image only). */
   withoutVaeEncoder?: boolean;
+  /** A model set with TAESDXL weights (previews). */
+  withTaesd?: boolean;
 }
 
 export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
@@ -112,6 +115,23 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
           () => hooks.onRun?.('vaeEncoder'),
         ),
     vaeEncoderMissing: hooks.withoutVaeEncoder ? 'vae_encoder/model.onnx: absent' : null,
+    ...(hooks.withTaesd
+      ? {
+          taesdDecoder: fakeSession(
+            [f32('latent_sample')],
+            [
+              {
+                name: 'sample',
+                shape: (feeds) => {
+                  const [, , h = 0, w = 0] = feeds['latent_sample']?.dims ?? [];
+                  return [1, 3, h * 8, w * 8];
+                },
+              },
+            ],
+            () => hooks.onRun?.('taesdDecoder'),
+          ),
+        }
+      : {}),
     async release() {
       hooks.released?.();
     },
