@@ -26,6 +26,7 @@ import {
   isNoiseGeneratorName,
   type NoiseGeneratorName,
 } from '../pipeline/noise/noise-generators';
+import { estimateSecondsLeft, type TransferStart } from './transfer-estimate';
 import type { RgbaImage } from '../pipeline/image-input';
 import {
   DEFAULT_STRENGTH,
@@ -90,6 +91,10 @@ export interface LoadInProgress {
   backend: BackendChoice;
   /** One entry per file, in the order the worker first reported them. */
   files: FileProgress[];
+  /** When the first bytes arrived: the rate, and so the time left, is measured from there. */
+  firstBytes?: TransferStart;
+  /** Seconds left at that rate, once every file's size is known; null while unknown. */
+  secondsLeft?: number | null;
 }
 
 export type { DownloadPlan };
@@ -105,6 +110,8 @@ export interface LoadedModel {
   imageToImageMissing: string | null;
   /** The largest width × height this GPU's buffer limits allow; null where none is known. */
   maxImagePixels: number | null;
+  /** Bytes its files added up to while loading (0 when the worker reported none). */
+  bytes: number;
 }
 
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
@@ -347,7 +354,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
             index < 0
               ? [...s.load.files, entry]
               : s.load.files.map((f, i) => (i === index ? entry : f));
-          set({ load: { ...s.load, files } });
+          const loaded = files.reduce((n, f) => n + f.loadedBytes, 0);
+          const total = files.reduce((n, f) => n + f.totalBytes, 0);
+          const firstBytes =
+            s.load.firstBytes ?? (loaded > 0 ? { atMs: now(), bytes: loaded } : undefined);
+          const sizesKnown = files.every((f) => f.totalBytes > 0);
+          const secondsLeft =
+            firstBytes && sizesKnown ? estimateSecondsLeft(firstBytes, now(), loaded, total) : null;
+          set({ load: { ...s.load, files, ...(firstBytes ? { firstBytes } : {}), secondsLeft } });
           return;
         }
         case 'model-loaded': {
@@ -365,6 +379,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               imageToImage: ev.imageToImage ?? false,
               imageToImageMissing: ev.imageToImageMissing ?? null,
               maxImagePixels: ev.maxImagePixels ?? null,
+              bytes: s.load.files.reduce((n, f) => n + Math.max(f.totalBytes, f.loadedBytes), 0),
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
