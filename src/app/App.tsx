@@ -1,5 +1,5 @@
 import { ErrorAlert } from './ErrorAlert';
-import { GenerateControls } from './GenerateControls';
+import { GenerateControls, GenerationSettings } from './GenerateControls';
 import { InputImagePanel } from './InputImagePanel';
 import { ModelSettings } from './ModelSettings';
 import { OfflineAndUpdates } from './OfflineAndUpdates';
@@ -41,6 +41,7 @@ export function App() {
             <GenerateControls />
           </div>
           <div className="extras">
+            <GenerationSettings />
             <InputImagePanel />
             <CapabilityPanel />
           </div>

@@ -72,7 +72,9 @@ export function describeActiveModel(
 ): ActiveModelDescription {
   const keep = stored.find((m) => m.baseUrl === baseUrl && m.complete);
   const host = hosted.find((m) => m.baseUrl === baseUrl);
-  const name = host?.displayName ?? keep?.displayName ?? modelNameFromUrl(baseUrl);
+  // A model stored from a typed URL is named by that URL: its folder name reads better.
+  const storedName = keep && !/^https?:/i.test(keep.displayName) ? keep.displayName : undefined;
+  const name = host?.displayName ?? storedName ?? modelNameFromUrl(baseUrl);
   const bytes = keep?.storedBytes ?? (loadedBytes || null) ?? host?.approxBytes ?? null;
   return { name, stored: keep !== undefined, bytes };
 }
