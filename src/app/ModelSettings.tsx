@@ -1,7 +1,8 @@
 import { useId, useState } from 'react';
 import { useAppStore } from '../state/react';
 import { backendLabel, dtypeLabel, formatBytes, modelLoadedText } from './format';
-import { describeActiveModel, modelNameFromUrl } from './model-choice';
+import { describeActiveModel } from './model-choice';
+import { useModelName } from './use-model-name';
 import { ModelChooser } from './ModelChooser';
 import {
   DownloadPlanPrompt,
@@ -107,11 +108,12 @@ function ModelSummary(props: {
 /** Where a model's planning, download or load stands, in the place the choice was made. */
 function ModelActivity() {
   const planning = useAppStore((s) => s.planning);
+  const name = useModelName(planning?.baseUrl ?? null);
   if (planning) {
     return (
       <p className="model-activity-line" data-testid="planning" aria-live="polite">
-        <span className="spinner dark" aria-hidden="true" /> Checking what{' '}
-        <strong>{modelNameFromUrl(planning.baseUrl)}</strong> needs…
+        <span className="spinner dark" aria-hidden="true" /> Checking what <strong>{name}</strong>{' '}
+        needs…
       </p>
     );
   }
@@ -127,13 +129,13 @@ function ModelActivity() {
 /** Loading a model: each file's bytes, the total with the time left, then the GPU stage. */
 function LoadProgress() {
   const load = useAppStore((s) => s.load);
+  const name = useModelName(load?.baseUrl ?? null);
   if (!load) return null;
   const loaded = load.files.reduce((sum, f) => sum + f.loadedBytes, 0);
   const total = load.files.reduce((sum, f) => sum + f.totalBytes, 0);
   const allKnown = load.files.length > 0 && load.files.every((f) => f.totalBytes > 0);
   const left = load.secondsLeft ?? null;
   const filesDone = allKnown && loaded >= total;
-  const name = modelNameFromUrl(load.baseUrl);
   return (
     <div className="load-progress" data-testid="load-progress" aria-live="polite">
       <p className="model-activity-line">

@@ -1,7 +1,7 @@
 import type { TransferFigures } from '../protocol/messages';
 import { useAppStore } from '../state/react';
 import { formatBytes } from './format';
-import { modelNameFromUrl } from './model-choice';
+import { useModelName } from './use-model-name';
 
 /*
  * Keeping models in this browser: what a download will store (before it starts), its progress
@@ -14,10 +14,8 @@ export function DownloadPlanPrompt() {
   const confirm = useAppStore((s) => s.confirmDownload);
   const loadWithoutStoring = useAppStore((s) => s.loadWithoutStoring);
   const dismiss = useAppStore((s) => s.dismissPlan);
-  const hosted = useAppStore((s) => s.hostedModels);
+  const name = useModelName(plan?.baseUrl ?? null);
   if (!plan) return null;
-  const name =
-    hosted.find((m) => m.baseUrl === plan.baseUrl)?.displayName ?? modelNameFromUrl(plan.baseUrl);
   const remaining = plan.totalBytes - plan.storedBytes;
   const tooBig = plan.freeBytes !== null && remaining > plan.freeBytes;
   return (
@@ -95,6 +93,7 @@ export function formatDuration(seconds: number): string {
 export function DownloadProgressView() {
   const download = useAppStore((s) => s.download);
   const control = useAppStore((s) => s.controlDownload);
+  const name = useModelName(download?.baseUrl ?? null);
   if (!download) return null;
   const total = download.total;
   return (
@@ -105,8 +104,13 @@ export function DownloadProgressView() {
       data-total={total?.totalBytes ?? 0}
       aria-live="polite"
     >
+      <p className="model-activity-line">
+        {!download.paused && <span className="spinner dark" aria-hidden="true" />}
+        {download.paused ? 'Paused: ' : 'Downloading '}
+        {name}
+        {download.paused ? '' : ' into this browser'}
+      </p>
       <p className="hint">
-        {download.paused ? 'Paused: ' : 'Downloading into this browser: '}
         <span data-testid="download-total">{total ? figures(total) : 'checking files…'}</span>
       </p>
       <progress

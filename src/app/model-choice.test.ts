@@ -57,6 +57,10 @@ describe('naming the loaded model', () => {
   it("takes a URL's folder name", () => {
     expect(modelNameFromUrl('https://m.example/models/tiny%20fp32/')).toBe('tiny fp32');
     expect(modelNameFromUrl('https://m.example/')).toBe('m.example');
+    // A Hugging Face file address names the repository, not the revision.
+    expect(modelNameFromUrl('https://huggingface.co/webnn/sdxl-turbo/resolve/main/')).toBe(
+      'webnn/sdxl-turbo',
+    );
   });
 
   it('is stored only when this browser holds all of it, with the stored size', () => {

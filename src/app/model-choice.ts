@@ -40,11 +40,20 @@ export function recommendationReason(m: HostedModelInfo, caps: Capabilities | nu
   return 'It suits this GPU.';
 }
 
-/** A readable name for a model known only by its URL: the folder's last path segment. */
+/**
+ * A readable name for a model known only by its URL: the folder's last path segment, or the
+ * repository of a Hugging Face `<owner>/<repo>/resolve/<revision>/` address.
+ */
 export function modelNameFromUrl(baseUrl: string): string {
   try {
     const url = new URL(baseUrl);
     const segments = url.pathname.split('/').filter((s) => s !== '');
+    const resolve = segments.lastIndexOf('resolve');
+    if (resolve >= 2)
+      return segments
+        .slice(resolve - 2, resolve)
+        .map(decodeURIComponent)
+        .join('/');
     const last = segments.at(-1);
     return last ? decodeURIComponent(last) : url.host;
   } catch {
@@ -72,9 +81,18 @@ export function describeActiveModel(
 ): ActiveModelDescription {
   const keep = stored.find((m) => m.baseUrl === baseUrl && m.complete);
   const host = hosted.find((m) => m.baseUrl === baseUrl);
-  // A model stored from a typed URL is named by that URL: its folder name reads better.
-  const storedName = keep && !/^https?:/i.test(keep.displayName) ? keep.displayName : undefined;
-  const name = host?.displayName ?? storedName ?? modelNameFromUrl(baseUrl);
   const bytes = keep?.storedBytes ?? (loadedBytes || null) ?? host?.approxBytes ?? null;
-  return { name, stored: keep !== undefined, bytes };
+  return { name: modelName(baseUrl, hosted, stored), stored: keep !== undefined, bytes };
+}
+
+/** The hosted build's or stored model's name for this URL, else a name from the URL itself. */
+export function modelName(
+  baseUrl: string,
+  hosted: readonly HostedModelInfo[],
+  stored: readonly StoredModelInfo[],
+): string {
+  const host = hosted.find((m) => m.baseUrl === baseUrl);
+  // A model stored from a typed URL is named by that URL: its folder name reads better.
+  const kept = stored.find((m) => m.baseUrl === baseUrl && !/^https?:/i.test(m.displayName));
+  return host?.displayName ?? kept?.displayName ?? modelNameFromUrl(baseUrl);
 }
