@@ -114,9 +114,10 @@ for (const size of SIZES) {
     expect(await progress.locator('li[data-file]').count()).toBeGreaterThan(1);
     await screenshot(page, testInfo, `downloading-${size.name}`);
     await throttle(page, 0);
-    await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-      timeout: 90_000,
-    });
+    // Then the load, in the same place: its files from storage, then preparing the GPU.
+    const stage = page.getByTestId('model-panel').getByTestId('load-stage');
+    await expect(stage).toBeInViewport({ timeout: 90_000 });
+    await expect(stage).toContainText('tiny-fp32');
   });
 }
 
