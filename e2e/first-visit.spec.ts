@@ -84,6 +84,8 @@ for (const size of SIZES) {
     await expect(page.getByTestId('model-url')).toBeVisible();
     await expect(page.getByTestId('backend')).toBeVisible();
     await expectNoSidewaysScroll(page);
+    await screenshot(page, testInfo, `choices-${size.name}`);
+    await expectNoSeriousAxeViolations(page, testInfo, `choices-${size.name}`);
 
     // Picking another build makes it the choice above the primary button.
     const other = page.getByTestId('hosted-models').locator('li').last();
@@ -163,6 +165,7 @@ test('once the model is ready the panel is one line; prompt and image take the s
   await expect(change).toHaveAttribute('aria-expanded', 'true');
   await expect(page.getByTestId('load-model')).toBeInViewport();
   await expect(page.locator('[data-testid=stored-models] li[data-complete=true]')).toBeVisible();
+  await screenshot(page, testInfo, 'change-phone');
   await change.click();
   await expect(panel).toHaveAttribute('data-state', 'folded');
 });
