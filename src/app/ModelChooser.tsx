@@ -19,7 +19,8 @@ export function ModelChooser() {
   const modelUrl = useAppStore((s) => s.modelUrl);
   const backendChoice = useAppStore((s) => s.backendChoice);
   const workerReady = useAppStore((s) => s.workerReady && !s.fatal);
-  const hasModel = useAppStore((s) => s.model !== null);
+  const loadedUrl = useAppStore((s) => s.model?.baseUrl ?? null);
+  const hasModel = loadedUrl !== null;
   const setModelUrl = useAppStore((s) => s.setModelUrl);
   const setBackendChoice = useAppStore((s) => s.setBackendChoice);
   const loadModel = useAppStore((s) => s.loadModel);
@@ -27,7 +28,8 @@ export function ModelChooser() {
   const [picked, setPicked] = useState<string | null>(null);
 
   const recommended = recommendHostedModel(hosted, caps);
-  const typed = modelUrl.trim();
+  // With a model loaded, its own URL is not "another model": the suggestion comes first then.
+  const typed = modelUrl.trim() === loadedUrl ? '' : modelUrl.trim();
   // A URL given before (a link, the last visit) stays the choice; else the suggested build.
   const typedBuild = hosted.find((m) => m.baseUrl === typed);
   const defaultChoice =
