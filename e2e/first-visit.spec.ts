@@ -28,6 +28,11 @@ test.afterEach(async ({ page }) => {
 async function expectInFirstScreen(page: Page, locator: Locator, what: string) {
   expect(await page.evaluate(() => window.scrollY), `${what}: page scrolled`).toBe(0);
   await expect(locator, what).toBeInViewport({ ratio: 1 });
+  const box = await locator.boundingBox();
+  const viewport = page.viewportSize();
+  console.log(
+    `${what}: y ${box?.y.toFixed(0)}..${((box?.y ?? 0) + (box?.height ?? 0)).toFixed(0)} of ${viewport?.height}`,
+  );
 }
 
 /** Screenshot and axe in the light and the dark theme (both follow the system setting). */
@@ -154,6 +159,11 @@ test('once the model is ready the panel is one line; prompt and image take the s
     await expect(page.getByTestId('output')).toBeInViewport({
       ratio: size.name === 'desktop' ? 1 : 0.25,
     });
+    const canvas = await page.getByTestId('output').boundingBox();
+    const summaryBox = await summary.boundingBox();
+    console.log(
+      `${size.name}: image y ${canvas?.y.toFixed(0)}..${((canvas?.y ?? 0) + (canvas?.height ?? 0)).toFixed(0)} of ${size.height}; model line ${summaryBox?.height.toFixed(0)} px high`,
+    );
     await expectNoSidewaysScroll(page);
     await lookInBothThemes(page, testInfo, `ready-${size.name}`);
   }
