@@ -44,7 +44,11 @@ export function HostedModels(props: {
                   {m.displayName}
                   {m === props.recommended && <span className="badge">recommended</span>}
                 </span>
-                <span className="choice-size">about {formatBytes(m.approxBytes)}</span>
+                <span className="choice-size">
+                  about {formatBytes(m.approxBytes)}
+                  {m.keptBytes !== undefined &&
+                    `, about ${formatBytes(m.keptBytes)} kept (stored as fp16)`}
+                </span>
                 <span className="hint">{buildTradeOff(m)}</span>
               </span>
             </label>

@@ -56,7 +56,11 @@ export function ModelChooser() {
             <span className="choice-name">{selected.displayName}</span>
             {selected === recommended && <span className="badge">recommended</span>}
           </p>
-          <p className="choice-size">about {formatBytes(selected.approxBytes)} download</p>
+          <p className="choice-size">
+            about {formatBytes(selected.approxBytes)} download
+            {selected.keptBytes !== undefined &&
+              `, about ${formatBytes(selected.keptBytes)} kept (stored as fp16)`}
+          </p>
           <p className="choice-text">{buildTradeOff(selected)}</p>
           {selected === recommended && (
             <p className="choice-text hint" data-testid="recommendation-reason">

@@ -14,9 +14,10 @@ export function DownloadPlanPrompt() {
   const confirm = useAppStore((s) => s.confirmDownload);
   const loadWithoutStoring = useAppStore((s) => s.loadWithoutStoring);
   const dismiss = useAppStore((s) => s.dismissPlan);
+  const planStoreAsFp16 = useAppStore((s) => s.planStoreAsFp16);
   const name = useModelName(plan?.baseUrl ?? null);
   if (!plan) return null;
-  const remaining = plan.totalBytes - plan.storedBytes;
+  const remaining = (plan.keptBytes ?? plan.totalBytes) - plan.storedBytes;
   const tooBig = plan.freeBytes !== null && remaining > plan.freeBytes;
   return (
     <div
@@ -32,6 +33,8 @@ export function DownloadPlanPrompt() {
         <strong>This model is {formatBytes(plan.totalBytes)}</strong> in {plan.files.length} files.
         {plan.storedBytes > 0 &&
           ` ${formatBytes(plan.storedBytes)} are already stored from an earlier download; it resumes from there.`}
+        {plan.keptBytes !== undefined &&
+          ` About ${formatBytes(plan.keptBytes)} is kept: the fp32 text encoders and UNet are converted to fp16 as they download (the VAE stays fp32, which fp16 would overflow).`}
       </p>
       <p className="hint">
         Downloaded once and kept in this browser, it loads from disk on every later visit, offline
@@ -44,6 +47,18 @@ export function DownloadPlanPrompt() {
           Not enough space: {formatBytes(remaining)} needed, {formatBytes(plan.freeBytes ?? 0)}{' '}
           free.
         </p>
+      )}
+      {plan.canStoreAsFp16 && (
+        <label className="hint">
+          <input
+            type="checkbox"
+            data-testid="store-as-fp16"
+            checked={plan.storeAsFp16 ?? false}
+            onChange={(e) => planStoreAsFp16(e.target.checked)}
+          />{' '}
+          Keep as fp16: for an fp32 export, converts the text encoders and UNet while they download
+          (about half the storage; running fp16 on the GPU needs shader-f16).
+        </label>
       )}
       <div className="button-row">
         <button
@@ -109,6 +124,7 @@ export function DownloadProgressView() {
         {download.paused ? 'Paused: ' : 'Downloading '}
         {name}
         {download.paused ? '' : ' into this browser'}
+        {!download.paused && download.converting ? ', converting to fp16' : ''}
       </p>
       <p className="hint">
         <span data-testid="download-total">{total ? figures(total) : 'checking files…'}</span>

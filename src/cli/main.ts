@@ -6,6 +6,7 @@
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
  *       [--image INPUT.png --strength S]    (image-to-image)  [--noise torch-cpu|mulberry32]
  *   cli noise --seed N --shape 1,4,64,64 [--draws K]     (see noise-command.ts)
+ *   cli convert --model DIR --out DIR [--io fp32]   (fp32 export to fp16: convert-model.ts)
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -21,6 +22,7 @@ import { directorySource, nodeSessionFactory } from './node-model.ts';
 import { readPngImage } from './png-image.ts';
 import { encodePngWithParameters } from '../pipeline/png-export.ts';
 import { modelNameFromLocation } from '../pipeline/png-parameters.ts';
+import { CONVERT_USAGE, convertCommand } from './convert-model.ts';
 import { NOISE_USAGE, noiseCommand } from './noise-command.ts';
 import {
   DEFAULT_NOISE_GENERATOR,
@@ -33,7 +35,8 @@ const USAGE = `usage:
   cli generate --model DIR --prompt TEXT --seed N --steps K [--width W] [--height H] --out FILE.png
                [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
                [--noise ${NOISE_GENERATORS.join('|')}]   seeded generator (default ${DEFAULT_NOISE_GENERATOR})
-  ${NOISE_USAGE}`;
+  ${NOISE_USAGE}
+  ${CONVERT_USAGE}   fp32 export to fp16 (VAEs kept fp32)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -159,6 +162,8 @@ async function main(): Promise<void> {
     case 'noise':
       process.stdout.write(noiseCommand(rest));
       return;
+    case 'convert':
+      return convertCommand(rest);
     default:
       fail(command ? `unknown command ${command}` : 'no command given');
   }

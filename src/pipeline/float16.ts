@@ -6,7 +6,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** float32 -> float16 bits, round to nearest even; overflow becomes infinity, NaN stays NaN. */
 export function toHalfBits(value: number): number {
   f32[0] = value;
-  const x = u32[0] as number;
+  return float32BitsToHalfBits(u32[0] as number);
+}
+
+/** {@link toHalfBits} on the IEEE bits of a float32 (a Uint32Array element). */
+export function float32BitsToHalfBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;

@@ -34,6 +34,12 @@ export interface DownloadPlan {
   storedBytes: number;
   /** Free space the browser offers, when it says. */
   freeBytes: number | null;
+  /** What stays stored when less than totalBytes (files converted to fp16 as they arrive). */
+  keptBytes?: number;
+  /** A custom URL's export: the user may keep it as fp16 (converted while downloading). */
+  canStoreAsFp16?: boolean;
+  /** This plan keeps the export as fp16. */
+  storeAsFp16?: boolean;
 }
 
 /** A hosted build the user can pick instead of typing a URL. */
@@ -43,13 +49,15 @@ export interface HostedModelInfo {
   baseUrl: string;
   /** From the model card; the exact size is read from the host before downloading. */
   approxBytes: number;
+  /** What stays stored when less than the download (files converted to fp16 as they arrive). */
+  keptBytes?: number;
 }
 
 export type StorageRequest =
   /** What downloading the model at baseUrl would store: files, sizes, what is already there. */
-  | { type: 'plan-download'; id: number; baseUrl: string }
+  | { type: 'plan-download'; id: number; baseUrl: string; storeAsFp16?: boolean }
   /** Download (or resume) into IndexedDB. One download at a time. */
-  | { type: 'download-model'; id: number; baseUrl: string }
+  | { type: 'download-model'; id: number; baseUrl: string; storeAsFp16?: boolean }
   | { type: 'download-control'; id: number; action: 'pause' | 'resume' | 'cancel' }
   | { type: 'list-models'; id: number }
   | { type: 'delete-model'; id: number; modelId: string };

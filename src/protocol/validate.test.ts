@@ -100,3 +100,19 @@ describe('text-to-image requests of the wrong shape', () => {
     });
   });
 });
+
+describe('download requests', () => {
+  it('carry the "keep as fp16" choice when it is a boolean, and refuse anything else', () => {
+    const base = { id: 3, baseUrl: 'https://models.example/m/' };
+    for (const type of ['plan-download', 'download-model'] as const) {
+      expect(parseWorkerRequest({ type, ...base })).toEqual({ type, ...base });
+      expect(parseWorkerRequest({ type, ...base, storeAsFp16: true })).toEqual({
+        type,
+        ...base,
+        storeAsFp16: true,
+      });
+      expect(parseWorkerRequest({ type, ...base, storeAsFp16: false })).toEqual({ type, ...base });
+      expect(parseWorkerRequest({ type, ...base, storeAsFp16: 'yes' })).toBeNull();
+    }
+  });
+});

@@ -51,8 +51,10 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
       return { type: 'ping', id };
     case 'plan-download':
     case 'download-model': {
-      const { baseUrl } = msg;
-      return typeof baseUrl === 'string' ? { type: msg['type'], id, baseUrl } : null;
+      const { baseUrl, storeAsFp16 } = msg;
+      if (typeof baseUrl !== 'string') return null;
+      if (storeAsFp16 !== undefined && typeof storeAsFp16 !== 'boolean') return null;
+      return { type: msg['type'], id, baseUrl, ...(storeAsFp16 ? { storeAsFp16 } : {}) };
     }
     case 'download-control': {
       const { action } = msg;

@@ -10,10 +10,11 @@ const Q4: HostedModelInfo = {
   approxBytes: 2.7e9,
 };
 const FP16: HostedModelInfo = {
-  modelId: 'tensorstack-sdxl-turbo-fp16',
+  modelId: 'sdxl-turbo-fp16-converted',
   displayName: 'fp16',
   baseUrl: 'https://fp16/',
-  approxBytes: 7e9,
+  approxBytes: 13.9e9,
+  keptBytes: 7.1e9,
 };
 const caps = (c: Partial<Capabilities>): Capabilities => ({
   webgpu: true,

@@ -11,7 +11,7 @@ import type { Capabilities, HostedModelInfo } from '../protocol/messages';
 
 /** Below this a GPU's largest buffer is unlikely to hold the fp16 UNet's big layers. */
 export const LARGE_BUFFER = 2 * 1024 ** 3;
-/** Builds above this size are the full fp16 exports (~7 GB); the q4f16 build is ~2.7 GB. */
+/** Builds above this size are the full fp16 ones (~7 GB kept); the q4f16 build is ~2.7 GB. */
 const FULL_FP16_BYTES = 4e9;
 
 export type FitVerdict = 'good' | 'tight' | 'slow' | 'unknown';
@@ -37,7 +37,8 @@ export function assessHostedModel(
   freeBytes: number | null,
 ): ModelFit {
   const notes: string[] = [];
-  const storageShort = freeBytes !== null && freeBytes < model.approxBytes;
+  // A build converted while downloading keeps less than it downloads: storage needs the kept size.
+  const storageShort = freeBytes !== null && freeBytes < (model.keptBytes ?? model.approxBytes);
   if (storageShort) notes.push('Not enough free storage to keep it: it can only stream.');
   if (!caps) return { verdict: 'unknown', notes: ['Still checking this browser.'], storageShort };
   if (!caps.webgpu) {
@@ -57,8 +58,10 @@ export function assessHostedModel(
 }
 
 /**
- * The build to suggest: the full fp16 export on a roomy GPU (best quality), the q4f16 build
- * everywhere else (smaller download and buffers). Undefined when neither is listed.
+ * The build to suggest: the fp16 build (converted from stabilityai/sdxl-turbo) on a GPU with
+ * shader-f16 and room for it (best quality), the q4f16 build everywhere else (smaller download
+ * and buffers). Never a build that cannot run: those are not listed (hosted-models.ts).
+ * Undefined when neither is listed.
  */
 export function recommendHostedModel(
   hosted: readonly HostedModelInfo[],

@@ -128,6 +128,8 @@ export interface DownloadState {
   paused: boolean;
   total: TransferFigures | null;
   files: Record<string, TransferFigures>;
+  /** Some files are converted to fp16 as they arrive (the plan said what is kept). */
+  converting?: boolean;
 }
 
 /** How live mode paced the work: requests asked, generations run, frames, and skipped ones. */
@@ -224,6 +226,8 @@ export interface AppActions {
   loadModel(): boolean;
   /** Downloads the planned model into this browser's storage, then loads it from there. */
   confirmDownload(): void;
+  /** Plans the same custom URL again, kept as fp16 (converted while downloading) or not. */
+  planStoreAsFp16(storeAsFp16: boolean): void;
   /** Loads the planned model over the network without keeping it. */
   loadWithoutStoring(): void;
   dismissPlan(): void;
@@ -696,7 +700,12 @@ export function createAppStore(deps: StoreDeps): AppStore {
         // Only the page can ask for persistent storage (the worker has no persist()).
         void globalThis.navigator?.storage?.persist?.().catch(() => false);
         const id = nextRequestId++;
-        deps.port.post({ type: 'download-model', id, baseUrl: plan.baseUrl });
+        deps.port.post({
+          type: 'download-model',
+          id,
+          baseUrl: plan.baseUrl,
+          ...(plan.storeAsFp16 ? { storeAsFp16: true } : {}),
+        });
         set({
           downloadPlan: null,
           download: {
@@ -706,6 +715,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
             paused: false,
             total: null,
             files: {},
+            ...(plan.keptBytes !== undefined ? { converting: true } : {}),
           },
         });
       },
@@ -718,6 +728,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
       },
 
       dismissPlan: () => set({ downloadPlan: null }),
+
+      planStoreAsFp16: (storeAsFp16) => {
+        const plan = get().downloadPlan;
+        if (!plan) return;
+        const id = nextRequestId++;
+        deps.port.post({ type: 'plan-download', id, baseUrl: plan.baseUrl, storeAsFp16 });
+        set({ planning: { id, baseUrl: plan.baseUrl } });
+      },
 
       controlDownload: (action) => {
         if (!get().download) return;

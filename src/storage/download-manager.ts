@@ -13,7 +13,12 @@ import {
 } from './errors.ts';
 import { downloadFile, type FileDownloadContext, type WeightStore } from './file-download.ts';
 import { remoteFileSize, type FetchFn } from './http-file.ts';
-import { manifestBytes, type Manifest, type ManifestFile } from './manifest.ts';
+import {
+  manifestKeptBytes,
+  storedSizeMatches,
+  type Manifest,
+  type ManifestFile,
+} from './manifest.ts';
 import { ProgressTracker, type DownloadProgress } from './download-progress.ts';
 import { browserStorageEnv, freeBytes, type StorageEnv } from './storage-env.ts';
 
@@ -186,11 +191,12 @@ async function run(
   let storedBefore = 0;
   for (const file of resolved.files) {
     const record = await store.storedFile(modelId, file.path);
-    if (record && record.bytes === file.bytes) {
+    if (record && storedSizeMatches(file, record.bytes)) {
       storedBefore += record.bytesStored;
     }
   }
-  const needed = manifestBytes(resolved) - storedBefore;
+  // Files stored as fp16 need about half their download size.
+  const needed = manifestKeptBytes(resolved) - storedBefore;
   const free = await freeBytes(env);
   if (free !== null && needed > free) {
     throw new StorageQuotaError(
@@ -219,6 +225,7 @@ async function run(
     runnable: () => control.runnable(),
     setLoaded: (path, bytes) => tracker.setLoaded(path, bytes),
     received: (path, bytes) => tracker.received(path, bytes),
+    files: resolved.files,
   };
 
   // Largest first: the long files start early, the small ones fill the gaps.

@@ -22,6 +22,7 @@ import {
   type FetchFn,
 } from './http-file.ts';
 import type { Manifest, ManifestFile } from './manifest.ts';
+import { downloadAsFloat16 } from './fp16-file-download.ts';
 
 /** The part of the chunk store a download needs (a test can wrap it to inject failures). */
 export interface WeightStore {
@@ -58,6 +59,8 @@ export interface FileDownloadContext {
   runnable(): Promise<AbortSignal>;
   setLoaded(path: string, bytes: number): void;
   received(path: string, bytes: number): void;
+  /** Every file of the manifest (a file stored as fp16 needs its graph's). */
+  files?: readonly ManifestFile[];
 }
 
 export type FileOutcome = 'stored' | 'already-stored' | 'absent';
@@ -82,6 +85,8 @@ export async function downloadFile(
   file: ManifestFile,
   ctx: FileDownloadContext,
 ): Promise<FileOutcome> {
+  // Stored converted to fp16 as it arrives: its own walk (fp16-file-download.ts).
+  if (file.storeAs === 'fp16') return downloadAsFloat16(file, ctx);
   const { store, modelId } = ctx;
   const expect = { bytes: file.bytes, ...(file.sha256 ? { sha256: file.sha256 } : {}) };
   const record = await store.beginFile(modelId, file.path, expect);

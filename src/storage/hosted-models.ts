@@ -76,36 +76,45 @@ export const WEBNN_SDXL_TURBO_Q4F16: Manifest = parseManifest({
 });
 
 /**
- * TensorStack/SDXL-Turbo-onnx: an fp16 Olive export in the standard layout, with the UNet's
- * 5.13 GB of weights in one external file (unet/model.onnx.data). That file is over the 2 GiB
- * a browser buffer holds: the loader re-shards it at load time (src/storage/reshard.ts).
- * Olive may fuse CUDA-only contrib operators that the WebGPU EP lacks; check before relying on
- * it. The graph sizes are estimates from the parameter counts.
+ * stabilityai/sdxl-turbo's own ONNX export (fp32, optimum layout, standard operators), stored
+ * as fp16: the text encoders and the UNet are converted to fp16 as they stream into the store
+ * (src/pipeline/onnx/fp16-convert.ts: Resize parameters and the timestep embedding stay fp32);
+ * the VAE decoder and encoder stay fp32, because SDXL's stock VAE overflows in fp16. About
+ * 14 GB to download (the fp32 files), about 7 GB kept.
+ *
+ * Why not a ready fp16 export: the ones published (TensorStack/SDXL-Turbo-onnx and other Olive
+ * exports tuned for DirectML) use com.microsoft GroupNorm and packed-QKV MultiHeadAttention,
+ * which neither backend of onnxruntime-web 1.30 has (DESIGN.md, "Hosted builds").
+ *
+ * Sizes are estimates from the parameter counts (4 bytes each): CLIP ViT-L text 123 M,
+ * OpenCLIP bigG text 695 M, UNet 2.57 B, VAE decoder 49.5 M, VAE encoder 34.2 M.
  */
-export const TENSORSTACK_SDXL_TURBO_FP16: Manifest = parseManifest({
-  id: 'tensorstack-sdxl-turbo-fp16',
+export const SDXL_TURBO_FP16_CONVERTED: Manifest = parseManifest({
+  id: 'sdxl-turbo-fp16-converted',
   revision: 'main',
-  displayName: 'SDXL Turbo fp16 (TensorStack/SDXL-Turbo-onnx)',
-  baseUrl: `${HF}/TensorStack/SDXL-Turbo-onnx/resolve/main/`,
+  displayName: 'SDXL Turbo fp16, converted from stabilityai/sdxl-turbo',
+  baseUrl: `${HF}/stabilityai/sdxl-turbo/resolve/main/`,
   files: [
     ...tokenizerFiles(),
     ...(
       [
-        ['textEncoder', 'graph', MODEL_FILES.textEncoder, 246_000_000, false],
-        ['textEncoder2', 'graph', MODEL_FILES.textEncoder2, 1_390_000_000, false],
-        ['unet', 'graph', MODEL_FILES.unet, 2_000_000, false],
-        ['unet', 'external-data', 'unet/model.onnx.data', 5_130_000_000, false],
-        ['vaeDecoder', 'graph', MODEL_FILES.vaeDecoder, 99_000_000, false],
-        ['vaeEncoder', 'graph', MODEL_FILES.vaeEncoder, 68_000_000, true],
+        ['textEncoder', 'graph', MODEL_FILES.textEncoder, 492_300_000, 'fp16'],
+        ['textEncoder2', 'graph', MODEL_FILES.textEncoder2, 1_200_000, 'fp16'],
+        ['textEncoder2', 'external-data', 'text_encoder_2/model.onnx_data', 2_778_700_000, 'fp16'],
+        ['unet', 'graph', MODEL_FILES.unet, 7_000_000, 'fp16'],
+        ['unet', 'external-data', 'unet/model.onnx_data', 10_270_000_000, 'fp16'],
+        ['vaeDecoder', 'graph', MODEL_FILES.vaeDecoder, 198_100_000, null],
+        ['vaeEncoder', 'graph', MODEL_FILES.vaeEncoder, 136_800_000, null],
       ] as const
-    ).map(([graph, role, path, bytes, optional]) => ({
+    ).map(([graph, role, path, bytes, storeAs]) => ({
       path,
-      url: resolveUrl('TensorStack/SDXL-Turbo-onnx', path),
+      url: resolveUrl('stabilityai/sdxl-turbo', path),
       bytes,
       bytesApproximate: true,
       role,
       graph,
-      ...(optional ? { optional } : {}),
+      ...(storeAs ? { storeAs } : {}),
+      ...(graph === 'vaeEncoder' ? { optional: true } : {}),
     })),
   ],
 });
@@ -113,5 +122,5 @@ export const TENSORSTACK_SDXL_TURBO_FP16: Manifest = parseManifest({
 /** The hosted builds the app offers, smallest download first. */
 export const HOSTED_MODELS: readonly Manifest[] = [
   WEBNN_SDXL_TURBO_Q4F16,
-  TENSORSTACK_SDXL_TURBO_FP16,
+  SDXL_TURBO_FP16_CONVERTED,
 ];

@@ -5,11 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeModelSet } from '../../scripts/test-model/write-model-set.ts';
 import {
   HOSTED_MODELS,
-  TENSORSTACK_SDXL_TURBO_FP16,
+  SDXL_TURBO_FP16_CONVERTED,
   WEBNN_SDXL_TURBO_Q4F16,
 } from './hosted-models.ts';
-import { manifestFromBaseUrl, parseManifest, type Manifest } from './manifest.ts';
+import {
+  manifestBytes,
+  manifestFromBaseUrl,
+  manifestKeptBytes,
+  parseManifest,
+  type Manifest,
+} from './manifest.ts';
 import { startWeightServer, type WeightServer } from './testing/weight-server.ts';
+import { ModelProto, type Model } from '../pipeline/onnx/schema.ts';
 
 /** A manifest as untrusted JSON, to be broken field by field. */
 type Raw = Record<string, unknown> & { files?: Array<Record<string, unknown>> };
@@ -135,7 +142,7 @@ describe('parseManifest', () => {
 
 describe('hosted manifests', () => {
   it('are valid, in the standard layout, with estimated sizes and no invented hashes', () => {
-    for (const manifest of HOSTED_MODELS) {
+    for (const manifest of [...HOSTED_MODELS, SDXL_TURBO_FP16_CONVERTED]) {
       expect(parseManifest(manifest)).toEqual(manifest);
       const paths = manifest.files.map((f) => f.path);
       for (const required of [
@@ -164,8 +171,40 @@ describe('hosted manifests', () => {
       'https://huggingface.co/stabilityai/sdxl-turbo/resolve/main/tokenizer_2/vocab.json',
     );
     expect(WEBNN_SDXL_TURBO_Q4F16.files.some((f) => f.role === 'external-data')).toBe(false);
-    const unetData = TENSORSTACK_SDXL_TURBO_FP16.files.find((f) => f.role === 'external-data');
-    expect(unetData).toMatchObject({ path: 'unet/model.onnx.data', graph: 'unet' });
+  });
+
+  it('offers no Olive/DirectML export; the converted build stores text encoders and UNet as fp16', () => {
+    expect(HOSTED_MODELS.map((m) => m.id)).not.toContain('tensorstack-sdxl-turbo-fp16');
+    const byPath = new Map(SDXL_TURBO_FP16_CONVERTED.files.map((f) => [f.path, f]));
+    expect(byPath.get('unet/model.onnx_data')).toMatchObject({
+      url: 'https://huggingface.co/stabilityai/sdxl-turbo/resolve/main/unet/model.onnx_data',
+      role: 'external-data',
+      graph: 'unet',
+      storeAs: 'fp16',
+    });
+    const converted = SDXL_TURBO_FP16_CONVERTED.files.filter((f) => f.storeAs === 'fp16');
+    expect(converted.map((f) => f.path).sort()).toEqual([
+      'text_encoder/model.onnx',
+      'text_encoder_2/model.onnx',
+      'text_encoder_2/model.onnx_data',
+      'unet/model.onnx',
+      'unet/model.onnx_data',
+    ]);
+    expect(byPath.get('vae_decoder/model.onnx')?.storeAs).toBeUndefined();
+    // About 14 GB to download, about 7 GB kept.
+    expect(manifestBytes(SDXL_TURBO_FP16_CONVERTED) / 1e9).toBeCloseTo(13.9, 0);
+    expect(manifestKeptBytes(SDXL_TURBO_FP16_CONVERTED) / 1e9).toBeCloseTo(7.1, 0);
+  });
+
+  it('accepts storeAs fp16 only on graphs and external data', () => {
+    const raw = valid() as unknown as Raw;
+    raw.files![0]!['storeAs'] = 'fp16';
+    expect(parseManifest(raw).files[0]?.storeAs).toBe('fp16');
+    raw.files![0]!['storeAs'] = 'int8';
+    expect(() => parseManifest(raw)).toThrow(/storeAs/);
+    const tokenizer = valid() as unknown as Raw;
+    tokenizer.files![2]!['storeAs'] = 'fp16';
+    expect(() => parseManifest(tokenizer)).toThrow(/only for graphs/);
   });
 });
 
@@ -255,6 +294,31 @@ describe('manifestFromBaseUrl', () => {
     expect(manifest.files.find((f) => f.path === 'text_encoder_2/model.onnx')?.bytes).toBe(big);
     const graphRequests = seen.filter((r) => r.endsWith('text_encoder_2/model.onnx'));
     expect(graphRequests).toEqual([`HEAD ${server.url('models/tiny/text_encoder_2/model.onnx')}`]);
+  });
+
+  it('refuses a graph with GroupNorm before any of its weights is requested', async () => {
+    const original = readFileSync(path.join(dir, 'unet/model.onnx'));
+    const model = ModelProto.decode(original) as unknown as Model;
+    model.graph!.node!.push({
+      name: 'olive_group_norm',
+      opType: 'GroupNorm',
+      domain: 'com.microsoft',
+      input: ['sample', 'gamma', 'beta'],
+      output: ['normed'],
+    });
+    server.setFile('models/tiny/unet/model.onnx', ModelProto.encode(model).finish());
+    const before = server.requests.length;
+    try {
+      await expect(manifestFromBaseUrl(server.url('models/tiny'), fetch)).rejects.toThrow(
+        /unet\/model\.onnx: The unet graph uses operators neither backend .* has: com\.microsoft:GroupNorm\./,
+      );
+      const weightRequests = server.requests
+        .slice(before)
+        .filter((r) => r.path.endsWith('model.onnx_data'));
+      expect(weightRequests).toEqual([]);
+    } finally {
+      server.setFile('models/tiny/unet/model.onnx', original);
+    }
   });
 
   it('fails naming a missing required file, or a graph that is an HTML page', async () => {

@@ -6,6 +6,7 @@
  */
 import { MODEL_FILES } from '../pipeline/model-layout.ts';
 import { externalDataFiles } from '../pipeline/onnx/inspect.ts';
+import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { WeightFileError, errorMessage } from './errors.ts';
 import {
   htmlPageError,
@@ -43,6 +44,11 @@ export interface ManifestFile {
   graph?: ManifestGraph;
   /** The model works without it (vae_encoder, special_tokens_map.json): a 404 skips it. */
   optional?: boolean;
+  /**
+   * 'fp16': the file is an fp32 graph (or its external data) to be stored converted to fp16
+   * (src/pipeline/onnx/fp16-convert.ts): about half of `bytes` is kept.
+   */
+  storeAs?: 'fp16';
 }
 
 export interface Manifest {
@@ -131,6 +137,14 @@ function parseFile(value: unknown, field: string): ManifestFile {
     }
     file.sha256 = sha256;
   }
+  const storeAs = record['storeAs'];
+  if (storeAs !== undefined) {
+    if (storeAs !== 'fp16') fail(`${field}.storeAs`, 'must be "fp16"');
+    if (file.role !== 'graph' && file.role !== 'external-data') {
+      fail(`${field}.storeAs`, 'is only for graphs and their external data');
+    }
+    file.storeAs = storeAs;
+  }
   for (const flag of ['bytesApproximate', 'optional'] as const) {
     const flagValue = record[flag];
     if (flagValue === undefined) continue;
@@ -173,6 +187,25 @@ export function parseManifest(json: unknown): Manifest {
 /** The sum of the manifest's file sizes. */
 export function manifestBytes(manifest: Manifest): number {
   return manifest.files.reduce((sum, file) => sum + file.bytes, 0);
+}
+
+/**
+ * Whether a stored file record of `storedBytes` is this manifest file: the same size, or for a
+ * file stored as fp16, the converted size (known only once converted; the record says it).
+ */
+export function storedSizeMatches(file: ManifestFile, storedBytes: number): boolean {
+  return file.storeAs === 'fp16' ? storedBytes > 0 : storedBytes === file.bytes;
+}
+
+/**
+ * What the manifest keeps once stored: its download size, less half of each file stored as
+ * fp16 (float32 weights become float16; a graph file's own structure is small).
+ */
+export function manifestKeptBytes(manifest: Manifest): number {
+  return manifest.files.reduce(
+    (sum, file) => sum + (file.storeAs === 'fp16' ? Math.ceil(file.bytes / 2) : file.bytes),
+    0,
+  );
 }
 
 /** The graph files of the standard layout, with the graph each one is. */
@@ -267,6 +300,9 @@ export async function manifestFromBaseUrl(
     } catch (error) {
       throw new WeightFileError(`${path}: ${errorMessage(error)}`);
     }
+    // Refused before any weight is fetched: operators no backend of this app can run.
+    const refusal = operatorRefusal(graph, model, 'any');
+    if (refusal) throw new WeightFileError(`${path}: ${refusal}`);
     for (const location of locations) {
       const dataPath = directoryOf(path) + location;
       if (!isSafeRelativePath(dataPath)) {
@@ -314,4 +350,24 @@ async function fetchGraph(
   if (!response.ok) throw statusError(path, url, response);
   if (isHtmlResponse(response)) throw htmlPageError(path, url);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** The graphs a "keep as fp16" copy converts; the VAEs stay fp32 (SDXL's VAE overflows in fp16). */
+const FLOAT16_GRAPHS: readonly ManifestGraph[] = ['textEncoder', 'textEncoder2', 'unet'];
+
+/**
+ * The same fp32 export, kept as fp16: its text encoders and UNet (graphs and external data)
+ * marked `storeAs: 'fp16'`, under its own id so it is stored beside (not over) an fp32 copy.
+ */
+export function storedAsFp16(manifest: Manifest): Manifest {
+  return {
+    ...manifest,
+    id: `${manifest.id}-fp16`,
+    displayName: `${manifest.displayName} (kept as fp16)`,
+    files: manifest.files.map((file) =>
+      file.graph && FLOAT16_GRAPHS.includes(file.graph) && file.role !== 'tokenizer'
+        ? { ...file, storeAs: 'fp16' as const }
+        : file,
+    ),
+  };
 }

@@ -6,7 +6,7 @@
 import type { ModelSource } from '../pipeline/model-loader.ts';
 import type { ChunkStore, StoredFile } from './chunk-store.ts';
 import { StoredChunkDamagedError } from './errors.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
+import { parseManifest, storedSizeMatches, type Manifest } from './manifest.ts';
 
 /** ModelSource plus the Blob read that large external data needs (see the report's proposal). */
 export interface BlobModelSource extends ModelSource {
@@ -84,7 +84,7 @@ export async function storedModelStatus(
   const missing: string[] = [];
   for (const file of manifest.files) {
     const record: StoredFile | undefined = await store.storedFile(manifest.id, file.path);
-    const matches = record !== undefined && record.bytes === file.bytes;
+    const matches = record !== undefined && storedSizeMatches(file, record.bytes);
     totalBytes += file.bytes;
     if (matches) storedBytes += record.bytesStored;
     if (!(matches && record.complete) && !file.optional) missing.push(file.path);

@@ -3,8 +3,7 @@ import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
 import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
-import { operatorTypes } from '../pipeline/onnx/inspect.ts';
-import { operatorsMissingOnWebGpu } from '../pipeline/onnx/webgpu-operators.ts';
+import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
 import { CapabilityError } from './capability-error.ts';
 import { asOutOfMemory, checkFitsGpuLimits } from './gpu-fit.ts';
@@ -72,13 +71,8 @@ export function browserSessionFactory(
       if (!capabilities.webgpu) {
         throw new CapabilityError('no-webgpu', 'This browser has no usable WebGPU adapter.');
       }
-      const missing = operatorsMissingOnWebGpu(operatorTypes(model));
-      if (missing.length > 0) {
-        throw new ModelFormatError(
-          `The ${graph} graph uses operators the WebGPU backend does not have: ${missing.join(', ')}. ` +
-            'This looks like an export optimized for CUDA/DirectML; use a standard ONNX export, or the WebAssembly backend.',
-        );
-      }
+      const refusal = operatorRefusal(graph, model, 'webgpu');
+      if (refusal) throw new ModelFormatError(refusal);
       if (!capabilities.shaderF16 && modelUsesFloat16(model)) {
         throw new CapabilityError(
           'no-shader-f16',
@@ -86,6 +80,10 @@ export function browserSessionFactory(
         );
       }
       checkFitsGpuLimits(graph, model, capabilities);
+    }
+    if (backend === 'wasm') {
+      const refusal = operatorRefusal(graph, model, 'wasm');
+      if (refusal) throw new ModelFormatError(refusal);
     }
     const ort = await ortReady;
     try {

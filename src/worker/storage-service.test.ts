@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { WorkerEvent } from '../protocol/messages.ts';
 import { ChunkStore } from '../storage/chunk-store.ts';
-import { WEBNN_SDXL_TURBO_Q4F16 } from '../storage/hosted-models.ts';
+import { SDXL_TURBO_FP16_CONVERTED, WEBNN_SDXL_TURBO_Q4F16 } from '../storage/hosted-models.ts';
 import { manifestBytes } from '../storage/manifest.ts';
 import { unlimitedStorageEnv } from '../storage/storage-env.ts';
 import { StorageService } from './storage-service.ts';
@@ -37,6 +37,19 @@ describe('storage service', () => {
         storedBytes: 0,
       }),
     ]);
+  });
+
+  it('plans the converted fp16 build with both numbers: ~14 GB to download, ~7 GB kept', async () => {
+    const { storage, events } = service(new ChunkStore({ dbName: 'svc-converted' }));
+    await storage.handle({
+      type: 'plan-download',
+      id: 8,
+      baseUrl: SDXL_TURBO_FP16_CONVERTED.baseUrl,
+    });
+    const plan = events[0] as { totalBytes: number; keptBytes?: number };
+    expect(plan).toMatchObject({ type: 'download-plan', modelId: 'sdxl-turbo-fp16-converted' });
+    expect(plan.totalBytes / 1e9).toBeCloseTo(13.9, 0);
+    expect(plan.keptBytes! / 1e9).toBeCloseTo(7.1, 0);
   });
 
   it('explains a custom URL whose files are missing, and lists an empty store', async () => {

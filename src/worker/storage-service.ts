@@ -15,7 +15,9 @@ import type { FetchFn } from '../storage/http-file.ts';
 import {
   manifestBytes,
   manifestFromBaseUrl,
+  manifestKeptBytes,
   parseManifest,
+  storedAsFp16,
   urlId,
   type Manifest,
 } from '../storage/manifest.ts';
@@ -61,9 +63,9 @@ export class StorageService {
     try {
       switch (request.type) {
         case 'plan-download':
-          return await this.plan(request.id, request.baseUrl);
+          return await this.plan(request.id, request.baseUrl, request.storeAsFp16 ?? false);
         case 'download-model':
-          return await this.download(request.id, request.baseUrl);
+          return await this.download(request.id, request.baseUrl, request.storeAsFp16 ?? false);
         case 'download-control':
           return this.control(request.action);
         case 'list-models':
@@ -91,17 +93,32 @@ export class StorageService {
   }
 
   /** The manifest of the model at baseUrl: the stored one when complete (works offline). */
-  private async manifestOf(baseUrl: string): Promise<Manifest> {
+  private async manifestOf(baseUrl: string, storeAsFp16 = false): Promise<Manifest> {
     const base = modelBaseUrl(baseUrl, this.host.baseHref).href;
     const store = this.requireStore();
     const stored = await findStoredModel(store, base);
     if (stored) return stored;
     const hosted = HOSTED_MODELS.find((m) => m.baseUrl === base);
     if (hosted) return hosted;
+    if (storeAsFp16) {
+      // A custom export kept as fp16: its own id; an interrupted one resumes from its manifest.
+      const partial = await store.storedManifest(`${urlId(base)}-fp16`);
+      if (partial) {
+        try {
+          return parseManifest(partial);
+        } catch {
+          // written by another version of the app: build it again
+        }
+      }
+      return storedAsFp16(await this.manifestOf(base));
+    }
     const cached = this.planned.get(base);
     if (cached) return cached;
     // An interrupted download kept its manifest: resume without reading the graphs again.
-    const partial = await store.storedManifest(urlId(base));
+    // (Kept as fp16 when that was chosen: a reload resumes the same conversion.)
+    const partial =
+      (await store.storedManifest(urlId(base))) ??
+      (await store.storedManifest(`${urlId(base)}-fp16`));
     if (partial) {
       try {
         return parseManifest(partial);
@@ -114,8 +131,10 @@ export class StorageService {
     return manifest;
   }
 
-  private async plan(id: number, baseUrl: string): Promise<void> {
-    const manifest = await this.manifestOf(baseUrl);
+  private async plan(id: number, baseUrl: string, storeAsFp16: boolean): Promise<void> {
+    const manifest = await this.manifestOf(baseUrl, storeAsFp16);
+    const custom = !HOSTED_MODELS.some((m) => m.id === manifest.id);
+    const converting = manifest.files.some((f) => f.storeAs === 'fp16');
     const status = await storedModelStatus(this.requireStore(), manifest);
     this.host.post({
       type: 'download-plan',
@@ -126,13 +145,17 @@ export class StorageService {
       totalBytes: manifestBytes(manifest),
       storedBytes: status.complete ? manifestBytes(manifest) : status.storedBytes,
       freeBytes: await freeBytes(this.host.env),
+      ...(manifestKeptBytes(manifest) < manifestBytes(manifest)
+        ? { keptBytes: manifestKeptBytes(manifest) }
+        : {}),
+      ...(custom ? { canStoreAsFp16: true, storeAsFp16: converting } : {}),
     });
   }
 
-  private async download(id: number, baseUrl: string): Promise<void> {
+  private async download(id: number, baseUrl: string, storeAsFp16: boolean): Promise<void> {
     if (this.active) throw new RangeError('A model download is already running.');
     const store = this.requireStore();
-    const manifest = await this.manifestOf(baseUrl);
+    const manifest = await this.manifestOf(baseUrl, storeAsFp16);
     // Kept from the start, so a reload mid-download resumes from what is stored.
     await store.saveManifest(manifest);
     const abort = new AbortController();

@@ -8,7 +8,7 @@ import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { ChunkStore } from '../storage/chunk-store.ts';
 import { HOSTED_MODELS } from '../storage/hosted-models.ts';
-import { manifestBytes } from '../storage/manifest.ts';
+import { manifestBytes, manifestKeptBytes } from '../storage/manifest.ts';
 import { reshardingSessionFactory } from '../storage/reshard.ts';
 import { browserStorageEnv } from '../storage/storage-env.ts';
 import { findStoredModel, storedSource } from '../storage/stored-source.ts';
@@ -110,6 +110,7 @@ void capabilities.then((caps) => {
       displayName: m.displayName,
       baseUrl: m.baseUrl,
       approxBytes: manifestBytes(m),
+      ...(manifestKeptBytes(m) < manifestBytes(m) ? { keptBytes: manifestKeptBytes(m) } : {}),
     })),
   });
 });

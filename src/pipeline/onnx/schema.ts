@@ -45,6 +45,8 @@ const descriptor = {
             opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
             producerName: { type: 'string', id: 2 },
             producerVersion: { type: 'string', id: 3 },
+            domain: { type: 'string', id: 4 },
+            modelVersion: { type: 'int64', id: 5 },
             docString: { type: 'string', id: 6 },
             graph: { type: 'GraphProto', id: 7 },
             metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
@@ -94,6 +96,7 @@ const descriptor = {
             floats: { rule: 'repeated', type: 'float', id: 7, options: { packed: false } },
             ints: { rule: 'repeated', type: 'int64', id: 8, options: { packed: false } },
             tensors: { rule: 'repeated', type: 'TensorProto', id: 10 },
+            docString: { type: 'string', id: 13 },
             type: { type: 'int32', id: 20 },
           },
         },
@@ -121,6 +124,7 @@ const descriptor = {
         TypeProto: {
           fields: {
             tensorType: { type: 'Tensor', id: 1 },
+            denotation: { type: 'string', id: 6 },
           },
           nested: {
             Tensor: {
@@ -140,6 +144,7 @@ const descriptor = {
               fields: {
                 dimValue: { type: 'int64', id: 1 },
                 dimParam: { type: 'string', id: 2 },
+                denotation: { type: 'string', id: 3 },
               },
             },
           },
