@@ -49,7 +49,7 @@ export function DownloadPlanPrompt() {
         </p>
       )}
       {plan.canStoreAsFp16 && (
-        <label className="hint">
+        <label className="hint plan-option">
           <input
             type="checkbox"
             data-testid="store-as-fp16"
