@@ -97,7 +97,9 @@ test('download once with progress, resume after a reload, then load from Indexed
   const second = await generateImage(page, { prompt: 'a photo of a cat', seed: 11, steps: 1 });
   expect(Buffer.from(second.data).equals(Buffer.from(first.data))).toBe(true);
 
-  // Delete: the stored model is gone, and the next visit asks again.
+  // Delete: the stored model is gone, and the next visit asks again. With a model ready the
+  // model panel is folded to one line: Change opens it.
+  await page.getByTestId('model-change').click();
   await page.getByTestId('delete-model').click();
   await expect(page.getByTestId('stored-models')).toHaveAttribute('data-count', '0');
 });

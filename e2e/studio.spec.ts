@@ -1,26 +1,8 @@
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { decode } from 'fast-png';
 import { readFile } from 'node:fs/promises';
 import { generateImage, openWithModel, readCanvas } from './support/app.ts';
-
-/** Fails with the rule ids, impacts and first targets of every serious or critical finding. */
-async function expectNoSeriousAxeViolations(page: Page, testInfo: TestInfo, name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  await testInfo.attach(`axe-${name}.json`, {
-    body: JSON.stringify(results.violations, null, 2),
-    contentType: 'application/json',
-  });
-  const serious = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  expect(serious, `axe (${name})`).toEqual([]);
-}
-
-async function screenshot(page: Page, testInfo: TestInfo, name: string) {
-  const body = await page.screenshot({ fullPage: true, path: testInfo.outputPath(`${name}.png`) });
-  await testInfo.attach(name, { body, contentType: 'image/png' });
-}
+import { expectNoSeriousAxeViolations, screenshot } from './support/look.ts';
 
 test('history survives a reload, restores settings, and exports a PNG with its parameters', async ({
   page,

@@ -120,7 +120,14 @@ describe('<App/>', () => {
     html = render(store);
     expect(tag(html, 'status')).toContain('data-state="ready"');
     expect(tag(html, 'generate')).not.toContain('disabled');
-    expect(html).toContain('Model loaded on WebGPU (fp32) in 1.2 s');
+    // The model panel folds to one line: name, streamed (not stored), size, backend, Change.
+    expect(tag(html, 'model-panel')).toContain('data-state="folded"');
+    expect(html).toMatch(/data-testid="model-name"[^>]*>sdxl</);
+    expect(html).toMatch(/data-testid="model-kept"[^>]*>streamed</);
+    expect(html).toContain('10.0 MB');
+    expect(tag(html, 'model-info')).toContain('title="Model loaded on WebGPU (fp32) in 1.2 s"');
+    expect(html).toMatch(/data-testid="model-info"[^>]*>WebGPU, fp32</);
+    expect(tag(html, 'model-change')).toContain('aria-expanded="false"');
     expect(html).toContain('WebGPU: yes · shader-f16: no · GPU: google swiftshader');
     // list-models (on ready), plan-download, then load-model (the plan said: stored already)
     expect(posted.map((r) => r.type)).toEqual(['list-models', 'plan-download', 'load-model']);
@@ -149,6 +156,84 @@ describe('<App/>', () => {
     expect(tag(html, 'timings')).toContain('data-backend="webgpu"');
     expect(html).toContain('UNet step 2');
     expect(html).toContain('1,034 ms');
+  });
+
+  it('on a first visit puts the model choice first: the suggested build, its size and why', () => {
+    const store = createAppStore({
+      port: { post: () => {} },
+      initial: { modelUrl: '' },
+      pageHref: () => 'https://app.example/',
+      randomSeed: () => 99,
+    });
+    const hosted = [
+      {
+        modelId: 'webnn-sdxl-turbo-q4f16',
+        displayName: 'SDXL Turbo q4f16 (webnn/sdxl-turbo)',
+        baseUrl: 'https://hf.example/webnn/',
+        approxBytes: 2_670_000_000,
+      },
+      {
+        modelId: 'sdxl-turbo-fp16',
+        displayName: 'SDXL Turbo fp16, converted from stabilityai/sdxl-turbo',
+        baseUrl: 'https://hf.example/fp16/',
+        approxBytes: 7_000_000_000,
+      },
+    ];
+    store.getState().handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { webgpu: true, shaderF16: true, adapter: 'gpu', maxBufferSize: 1 << 30 },
+      hostedModels: hosted,
+    });
+    const html = render(store);
+    expect(tag(html, 'model-panel')).toContain('data-state="choosing"');
+    // First on the page: before the prompt and the image.
+    expect(html.indexOf('data-testid="model-panel"')).toBeLessThan(
+      html.indexOf('data-testid="prompt"'),
+    );
+    expect(html.indexOf('data-testid="model-panel"')).toBeLessThan(
+      html.indexOf('data-testid="output"'),
+    );
+    // Small buffers: the q4f16 build is suggested, with its size and why.
+    expect(tag(html, 'selected-build')).toContain('data-model-id="webnn-sdxl-turbo-q4f16"');
+    expect(html).toContain('about 2.49 GB download');
+    expect(tag(html, 'recommendation-reason')).toBeTruthy();
+    expect(html).toContain('under 2 GiB');
+    // One primary button, enabled; the other builds whole, in the disclosure.
+    expect(tag(html, 'load-model')).not.toContain('disabled');
+    expect(html.match(/class="primary/g)).toHaveLength(2); // Load model, and the (disabled) Generate
+    expect(html).toContain('SDXL Turbo fp16, converted from stabilityai/sdxl-turbo');
+    expect(tag(html, 'model-options')).toMatch(/^<details/);
+  });
+
+  it('with a model in the link shows the download plan in the model panel, before the prompt', () => {
+    const { store } = makeStore();
+    const s = store.getState();
+    s.handleWorkerEvent({
+      type: 'ready',
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { webgpu: true, shaderF16: false, adapter: null, maxBufferSize: null },
+    });
+    s.loadModel();
+    expect(render(store)).toContain('data-testid="planning"');
+    s.handleWorkerEvent({
+      type: 'download-plan',
+      id: 1,
+      baseUrl: 'https://m.example/tiny-fp32/',
+      modelId: 'm',
+      files: [{ path: 'unet/model.onnx', bytes: 8 << 20 }],
+      totalBytes: 8 << 20,
+      storedBytes: 0,
+      freeBytes: null,
+    });
+    const html = render(store);
+    expect(tag(html, 'model-panel')).toContain('data-state="busy"');
+    expect(html).not.toContain('data-testid="load-model"'); // the plan replaces the choice
+    const plan = html.indexOf('data-testid="download-plan"');
+    expect(plan).toBeGreaterThan(html.indexOf('data-testid="model-panel"'));
+    expect(plan).toBeLessThan(html.indexOf('data-testid="prompt"'));
+    expect(html).toContain('tiny-fp32');
+    expect(tag(html, 'download-confirm')).toContain('class="primary"');
   });
 
   it("disables the sizes that do not fit the GPU's buffers and says why", () => {

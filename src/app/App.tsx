@@ -1,5 +1,5 @@
 import { ErrorAlert } from './ErrorAlert';
-import { GenerateControls } from './GenerateControls';
+import { GenerateControls, GenerationSettings } from './GenerateControls';
 import { InputImagePanel } from './InputImagePanel';
 import { ModelSettings } from './ModelSettings';
 import { OfflineAndUpdates } from './OfflineAndUpdates';
@@ -10,12 +10,13 @@ import { CapabilityPanel } from './CapabilityPanel';
 import { Gallery } from './Gallery';
 import { useShortcuts } from './shortcuts';
 import { ThemeToggle } from './ThemeToggle';
-import { useOptionalHistoryStore } from '../state/react';
+import { useAppStore, useOptionalHistoryStore } from '../state/react';
 
 export function App() {
   useShortcuts();
   // The gallery needs its store; a unit render of <App/> without one simply has no gallery.
   const history = useOptionalHistoryStore();
+  const ready = useAppStore((s) => s.model !== null);
   return (
     <div className="app">
       <header className="app-header">
@@ -23,15 +24,27 @@ export function App() {
         <CapabilitiesLine />
         <ThemeToggle />
       </header>
-      {/* Phones: status, prompt, image, model settings in one column (the image right under
-          Generate). Wide screens: controls and model settings left, image right. */}
-      <main className="layout">
-        <div className="controls">
-          <StatusLine />
-          <ErrorAlert />
-          <RestartNotice />
-          <GenerateControls />
-          <InputImagePanel />
+      {/* The model panel comes first: while no model is ready it is the first thing to do, and
+          once one is, it folds to one line. Phones: one column, the image right after the
+          prompt. Wide screens: model, prompt and the other controls left, the image right. */}
+      <main className={ready ? 'layout model-ready' : 'layout model-missing'}>
+        <div className="side">
+          <div className="status-area">
+            <StatusLine />
+            <ErrorAlert />
+            <RestartNotice />
+          </div>
+          <div className="model-area">
+            <ModelSettings />
+          </div>
+          <div className="controls">
+            <GenerateControls />
+          </div>
+          <div className="extras">
+            <GenerationSettings />
+            <InputImagePanel />
+            <CapabilityPanel />
+          </div>
         </div>
         <OutputPanel />
         {history && (
@@ -39,10 +52,6 @@ export function App() {
             <Gallery />
           </div>
         )}
-        <div className="model-area">
-          <ModelSettings />
-          <CapabilityPanel />
-        </div>
       </main>
       <footer className="app-footer">
         Runs entirely on your device with onnxruntime-web. Nothing you type leaves this browser.

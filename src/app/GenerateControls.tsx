@@ -6,23 +6,18 @@ import { MAX_SEED } from '../state/seed';
 import { NoiseField } from './NoiseField';
 import { SIZE_CHOICES, STEP_CHOICES, type SizeKey } from '../state/settings';
 
-/** Prompt, generation parameters and the Generate button. */
+/**
+ * The prompt, live mode and the Generate button: on a phone the image comes right after them,
+ * and the other parameters (GenerationSettings) after the image.
+ */
 export function GenerateControls() {
   const id = useId();
   const prompt = useAppStore((s) => s.prompt);
-  const steps = useAppStore((s) => s.steps);
-  const size = useAppStore((s) => s.size);
   const enabled = useAppStore(canGenerate);
   // An input image the model cannot use (no VAE encoder, steps × strength < 1): the input
   // panel says why.
   const blocked = useAppStore(imageToImageBlocker) !== null;
   const setPrompt = useAppStore((s) => s.setPrompt);
-  const setSteps = useAppStore((s) => s.setSteps);
-  const setSize = useAppStore((s) => s.setSize);
-  const maxImagePixels = useAppStore((s) => s.model?.maxImagePixels ?? null);
-  const fitsGpu = (key: SizeKey) =>
-    maxImagePixels === null || SIZE_CHOICES[key].width * SIZE_CHOICES[key].height <= maxImagePixels;
-  const someSizeTooLarge = (Object.keys(SIZE_CHOICES) as SizeKey[]).some((key) => !fitsGpu(key));
   const generate = useAppStore((s) => s.generate);
   const live = useAppStore((s) => s.live);
   const setLive = useAppStore((s) => s.setLive);
@@ -53,6 +48,58 @@ export function GenerateControls() {
         </p>
       </div>
 
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          data-testid="live"
+          checked={live}
+          onChange={(e) => setLive(e.target.checked)}
+        />
+        Live: regenerate on every edit (the seed stays fixed)
+      </label>
+
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          data-testid="previews"
+          checked={previews}
+          onChange={(e) => setPreviews(e.target.checked)}
+        />
+        Fast previews (TAESDXL): live frames while typing, the full VAE after a pause, and a picture
+        after each step
+        {modelHasPreviews ? '' : ' (this model has no TAESDXL weights)'}
+      </label>
+
+      <button
+        type="button"
+        className="primary"
+        data-testid="generate"
+        disabled={!enabled || blocked}
+        onClick={() => generate()}
+      >
+        Generate
+      </button>
+    </section>
+  );
+}
+
+/** Steps, size and seed: what else shapes the image. */
+export function GenerationSettings() {
+  const id = useId();
+  const steps = useAppStore((s) => s.steps);
+  const size = useAppStore((s) => s.size);
+  const setSteps = useAppStore((s) => s.setSteps);
+  const setSize = useAppStore((s) => s.setSize);
+  const maxImagePixels = useAppStore((s) => s.model?.maxImagePixels ?? null);
+  const fitsGpu = (key: SizeKey) =>
+    maxImagePixels === null || SIZE_CHOICES[key].width * SIZE_CHOICES[key].height <= maxImagePixels;
+  const someSizeTooLarge = (Object.keys(SIZE_CHOICES) as SizeKey[]).some((key) => !fitsGpu(key));
+
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`} className="panel-title">
+        Settings
+      </h2>
       <div className="field-row">
         <div className="field">
           <label htmlFor={`${id}-steps`}>Steps</label>
@@ -95,37 +142,6 @@ export function GenerateControls() {
       <SeedField />
       <NoiseField />
 
-      <label className="checkbox">
-        <input
-          type="checkbox"
-          data-testid="live"
-          checked={live}
-          onChange={(e) => setLive(e.target.checked)}
-        />
-        Live: regenerate on every edit (the seed stays fixed)
-      </label>
-
-      <label className="checkbox">
-        <input
-          type="checkbox"
-          data-testid="previews"
-          checked={previews}
-          onChange={(e) => setPreviews(e.target.checked)}
-        />
-        Fast previews (TAESDXL): live frames while typing, the full VAE after a pause, and a picture
-        after each step
-        {modelHasPreviews ? '' : ' (this model has no TAESDXL weights)'}
-      </label>
-
-      <button
-        type="button"
-        className="primary"
-        data-testid="generate"
-        disabled={!enabled || blocked}
-        onClick={() => generate()}
-      >
-        Generate
-      </button>
       <p className="note">
         SDXL Turbo runs without guidance, so there is no negative prompt. It was distilled to work
         without classifier-free guidance, so there is no guidance (CFG) slider either.

@@ -1,27 +1,21 @@
 import type { TransferFigures } from '../protocol/messages';
 import { useAppStore } from '../state/react';
 import { formatBytes } from './format';
+import { useModelName } from './use-model-name';
 
-/**
+/*
  * Keeping models in this browser: what a download will store (before it starts), its progress
  * with pause/resume/cancel, and the stored models with their size, the active one, and delete.
+ * The model panel (ModelSettings.tsx) places each part.
  */
-export function ModelStorage() {
-  return (
-    <>
-      <DownloadPlanPrompt />
-      <DownloadProgressView />
-      <StoredModels />
-    </>
-  );
-}
 
-function DownloadPlanPrompt() {
+export function DownloadPlanPrompt() {
   const plan = useAppStore((s) => s.downloadPlan);
   const confirm = useAppStore((s) => s.confirmDownload);
   const loadWithoutStoring = useAppStore((s) => s.loadWithoutStoring);
   const dismiss = useAppStore((s) => s.dismissPlan);
   const planStoreAsFp16 = useAppStore((s) => s.planStoreAsFp16);
+  const name = useModelName(plan?.baseUrl ?? null);
   if (!plan) return null;
   const remaining = (plan.keptBytes ?? plan.totalBytes) - plan.storedBytes;
   const tooBig = plan.freeBytes !== null && remaining > plan.freeBytes;
@@ -32,6 +26,9 @@ function DownloadPlanPrompt() {
       role="group"
       aria-label="Download the model"
     >
+      <h3 className="plan-title" title={plan.baseUrl}>
+        {name}
+      </h3>
       <p>
         <strong>This model is {formatBytes(plan.totalBytes)}</strong> in {plan.files.length} files.
         {plan.storedBytes > 0 &&
@@ -52,7 +49,7 @@ function DownloadPlanPrompt() {
         </p>
       )}
       {plan.canStoreAsFp16 && (
-        <label className="hint">
+        <label className="hint plan-option">
           <input
             type="checkbox"
             data-testid="store-as-fp16"
@@ -63,17 +60,6 @@ function DownloadPlanPrompt() {
           (about half the storage; running fp16 on the GPU needs shader-f16).
         </label>
       )}
-      <details>
-        <summary>Files</summary>
-        <ul className="file-list">
-          {plan.files.map((f) => (
-            <li key={f.path} className="file-line">
-              <span className="file-name">{f.path}</span>
-              <span className="file-bytes">{formatBytes(f.bytes)}</span>
-            </li>
-          ))}
-        </ul>
-      </details>
       <div className="button-row">
         <button
           type="button"
@@ -91,6 +77,17 @@ function DownloadPlanPrompt() {
           Cancel
         </button>
       </div>
+      <details>
+        <summary>Files</summary>
+        <ul className="file-list">
+          {plan.files.map((f) => (
+            <li key={f.path} className="file-line">
+              <span className="file-name">{f.path}</span>
+              <span className="file-bytes">{formatBytes(f.bytes)}</span>
+            </li>
+          ))}
+        </ul>
+      </details>
     </div>
   );
 }
@@ -102,15 +99,16 @@ function figures(t: TransferFigures): string {
   return `${formatBytes(t.loadedBytes)} / ${formatBytes(t.totalBytes)}${speed}${left}`;
 }
 
-function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`;
   return `${Math.floor(seconds / 3600)} h ${Math.ceil((seconds % 3600) / 60)} min`;
 }
 
-function DownloadProgressView() {
+export function DownloadProgressView() {
   const download = useAppStore((s) => s.download);
   const control = useAppStore((s) => s.controlDownload);
+  const name = useModelName(download?.baseUrl ?? null);
   if (!download) return null;
   const total = download.total;
   return (
@@ -121,12 +119,14 @@ function DownloadProgressView() {
       data-total={total?.totalBytes ?? 0}
       aria-live="polite"
     >
+      <p className="model-activity-line">
+        {!download.paused && <span className="spinner dark" aria-hidden="true" />}
+        {download.paused ? 'Paused: ' : 'Downloading '}
+        {name}
+        {download.paused ? '' : ' into this browser'}
+        {!download.paused && download.converting ? ', converting to fp16' : ''}
+      </p>
       <p className="hint">
-        {download.paused
-          ? 'Paused: '
-          : download.converting
-            ? 'Downloading and converting to fp16 into this browser: '
-            : 'Downloading into this browser: '}
         <span data-testid="download-total">{total ? figures(total) : 'checking files…'}</span>
       </p>
       <progress
@@ -167,7 +167,7 @@ function DownloadProgressView() {
   );
 }
 
-function StoredModels() {
+export function StoredModels() {
   const models = useAppStore((s) => s.storedModels);
   const used = useAppStore((s) => s.storageUsedBytes);
   const free = useAppStore((s) => s.storageFreeBytes);
@@ -177,7 +177,13 @@ function StoredModels() {
   const setModelUrl = useAppStore((s) => s.setModelUrl);
   const loadModel = useAppStore((s) => s.loadModel);
   return (
-    <div className="stored-models" data-testid="stored-models" data-count={models.length}>
+    <div
+      className="stored-models"
+      data-testid="stored-models"
+      data-count={models.length}
+      // Nothing to show before the first download (the list is still there for its tests).
+      hidden={models.length === 0 && !unavailable}
+    >
       <h3 className="panel-subtitle">Stored in this browser</h3>
       {unavailable ? (
         <p className="hint warning" data-testid="storage-unavailable">

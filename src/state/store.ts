@@ -26,6 +26,7 @@ import {
   isNoiseGeneratorName,
   type NoiseGeneratorName,
 } from '../pipeline/noise/noise-generators';
+import { estimateSecondsLeft, type TransferStart } from './transfer-estimate';
 import type { RgbaImage } from '../pipeline/image-input';
 import {
   DEFAULT_STRENGTH,
@@ -90,6 +91,10 @@ export interface LoadInProgress {
   backend: BackendChoice;
   /** One entry per file, in the order the worker first reported them. */
   files: FileProgress[];
+  /** When the first bytes arrived: the rate, and so the time left, is measured from there. */
+  firstBytes?: TransferStart;
+  /** Seconds left at that rate, once every file's size is known; null while unknown. */
+  secondsLeft?: number | null;
 }
 
 export type { DownloadPlan };
@@ -107,6 +112,8 @@ export interface LoadedModel {
   maxImagePixels: number | null;
   /** It has TAESDXL weights: live frames and per-step previews can be decoded with them. */
   previews?: boolean;
+  /** Bytes its files added up to while loading (0 when the worker reported none). */
+  bytes: number;
 }
 
 /**
@@ -384,7 +391,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
             index < 0
               ? [...s.load.files, entry]
               : s.load.files.map((f, i) => (i === index ? entry : f));
-          set({ load: { ...s.load, files } });
+          const loaded = files.reduce((n, f) => n + f.loadedBytes, 0);
+          const total = files.reduce((n, f) => n + f.totalBytes, 0);
+          const firstBytes =
+            s.load.firstBytes ?? (loaded > 0 ? { atMs: now(), bytes: loaded } : undefined);
+          const sizesKnown = files.every((f) => f.totalBytes > 0);
+          const secondsLeft =
+            firstBytes && sizesKnown ? estimateSecondsLeft(firstBytes, now(), loaded, total) : null;
+          set({ load: { ...s.load, files, ...(firstBytes ? { firstBytes } : {}), secondsLeft } });
           return;
         }
         case 'model-loaded': {
@@ -403,6 +417,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               imageToImageMissing: ev.imageToImageMissing ?? null,
               maxImagePixels: ev.maxImagePixels ?? null,
               previews: ev.previews ?? false,
+              bytes: s.load.files.reduce((n, f) => n + Math.max(f.totalBytes, f.loadedBytes), 0),
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
