@@ -4,6 +4,7 @@ import { canLoad } from '../state/store';
 import { BACKEND_CHOICES } from '../state/settings';
 import { formatBytes, modelLoadedText } from './format';
 import { HostedModels } from './HostedModels';
+import { LoadStageLine } from './LoadStageLine';
 import { ModelStorage } from './ModelStorage';
 
 /** Model URL, backend choice, the Load button, load progress and what got loaded. */
@@ -86,6 +87,7 @@ function LoadProgress() {
       <p className="hint">
         Downloading {load.files.length === 0 ? '…' : `${formatBytes(loaded)} so far`}
       </p>
+      <LoadStageLine />
       <ul className="file-list">
         {load.files.map((f) => {
           const known = f.totalBytes > 0;

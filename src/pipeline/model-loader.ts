@@ -3,6 +3,8 @@ import { MODEL_FILES, type GraphName } from './model-layout.ts';
 import { checkGraphInputs } from './graph-contract.ts';
 import { concatGraph, eulerStepGraph, pixelsGraph, type FloatDtype } from './onnx/helper-graphs.ts';
 import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
+import { LoadWatchdog } from './load-watchdog.ts';
+import { BlobReadTracker } from './ort/blob-read-tracker.ts';
 import { ModelFormatError } from './tensors.ts';
 import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
@@ -153,38 +155,64 @@ async function loadGraph(
   createSession: SessionFactory,
   graph: GraphName,
   onProgress: LoadProgress,
+  watchdog: LoadWatchdog,
   preloaded?: Uint8Array,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
-  const model =
-    preloaded ??
-    (await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total)));
-  let locations: string[];
-  let inputs: GraphInput[];
-  try {
-    const decoded = decodeModel(model);
-    locations = externalDataFiles(decoded);
-    inputs = graphInputs(decoded);
-  } catch (error) {
-    throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
-  }
-  // Before any external data is read or any session created: the wrong graph is refused here.
-  checkGraphInputs(graph, source.locate(modelPath), inputs);
-  const externalData: ExternalDataFile[] = [];
-  for (const location of locations) {
-    if (location.includes('..') || location.startsWith('/')) {
-      throw new ModelFormatError(
-        `${source.locate(modelPath)} names external data outside its folder: ${location}`,
-      );
+  const { model, externalData } = await watchdog.watch(graph, 'reading', async (stage) => {
+    let done = 0;
+    const reading = (file: string) => (loaded: number, total: number) => {
+      onProgress(file, loaded, total);
+      stage.progress(done + loaded, 0, true);
+    };
+    const model = preloaded ?? (await source.readBytes(modelPath, reading(modelPath)));
+    done += model.byteLength;
+    let locations: string[];
+    let inputs: GraphInput[];
+    try {
+      const decoded = decodeModel(model);
+      locations = externalDataFiles(decoded);
+      inputs = graphInputs(decoded);
+    } catch (error) {
+      throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
     }
-    const dataPath = directoryOf(modelPath) + location;
-    const onDataProgress = (loaded: number, total: number) => onProgress(dataPath, loaded, total);
-    const data = source.readBlob
-      ? await source.readBlob(dataPath, onDataProgress)
-      : await source.readBytes(dataPath, onDataProgress);
-    externalData.push({ path: location, data });
-  }
-  return createSession(graph, model, externalData);
+    // Before any external data is read or any session created: the wrong graph is refused here.
+    checkGraphInputs(graph, source.locate(modelPath), inputs);
+    const externalData: ExternalDataFile[] = [];
+    for (const location of locations) {
+      if (location.includes('..') || location.startsWith('/')) {
+        throw new ModelFormatError(
+          `${source.locate(modelPath)} names external data outside its folder: ${location}`,
+        );
+      }
+      const dataPath = directoryOf(modelPath) + location;
+      const data = source.readBlob
+        ? await source.readBlob(dataPath, reading(dataPath))
+        : await source.readBytes(dataPath, reading(dataPath));
+      done += data instanceof Blob ? 0 : data.byteLength;
+      externalData.push({ path: location, data });
+    }
+    return { model, externalData };
+  });
+  return watchdog.watch(graph, 'creating-session', async (stage) => {
+    // Blob external data is read by the runtime itself: keep its streams referenced (see
+    // BlobReadTracker) and count what it reads as this stage's progress.
+    const blobBytes = externalData.reduce(
+      (n, f) => n + (f.data instanceof Blob ? f.data.size : 0),
+      0,
+    );
+    const tracker = new BlobReadTracker(({ bytesRead, pendingReads }) =>
+      stage.progress(bytesRead, blobBytes, pendingReads > 0),
+    );
+    const tracked = externalData.map((f) =>
+      f.data instanceof Blob ? { path: f.path, data: tracker.wrap(f.data) } : f,
+    );
+    try {
+      return await createSession(graph, model, tracked);
+    } finally {
+      tracker.release();
+    }
+  });
 }
 
 /**
@@ -195,11 +223,13 @@ export async function loadSdxlModel(
   source: ModelSource,
   createSession: SessionFactory,
   onProgress: LoadProgress = () => {},
+  options: { watchdog?: LoadWatchdog } = {},
 ): Promise<LoadedModel> {
+  const watchdog = options.watchdog ?? new LoadWatchdog();
   const { tokenizer, tokenizer2 } = await loadTokenizers(source);
   const sessions: GraphSession[] = [];
   const load = async (graph: GraphName) => {
-    const session = await loadGraph(source, createSession, graph, onProgress);
+    const session = await loadGraph(source, createSession, graph, onProgress, watchdog);
     sessions.push(session);
     return session;
   };
@@ -221,7 +251,14 @@ export async function loadSdxlModel(
       vaeEncoderMissing = `${source.locate(GRAPH_FILES.vaeEncoder)}: ${(error as Error).message}`;
     }
     if (encoderBytes) {
-      vaeEncoder = await loadGraph(source, createSession, 'vaeEncoder', onProgress, encoderBytes);
+      vaeEncoder = await loadGraph(
+        source,
+        createSession,
+        'vaeEncoder',
+        onProgress,
+        watchdog,
+        encoderBytes,
+      );
       sessions.push(vaeEncoder);
     }
     const sample = unet.inputs.find((i) => i.name === 'sample');

@@ -78,12 +78,16 @@ export interface FileProgress {
   totalBytes: number;
 }
 
+export type LoadStageReport = Omit<Extract<WorkerEvent, { type: 'load-stage' }>, 'type' | 'id'>;
+
 export interface LoadInProgress {
   id: number;
   baseUrl: string;
   backend: BackendChoice;
   /** One entry per file, in the order the worker first reported them. */
   files: FileProgress[];
+  /** The stage the worker reported last (absent before the first). */
+  stage?: LoadStageReport;
 }
 
 export type { DownloadPlan };
@@ -338,6 +342,12 @@ export function createAppStore(deps: StoreDeps): AppStore {
               ? [...s.load.files, entry]
               : s.load.files.map((f, i) => (i === index ? entry : f));
           set({ load: { ...s.load, files } });
+          return;
+        }
+        case 'load-stage': {
+          if (s.load?.id !== ev.id) return;
+          const { graph, stage, loadedBytes, totalBytes } = ev;
+          set({ load: { ...s.load, stage: { graph, stage, loadedBytes, totalBytes } } });
           return;
         }
         case 'model-loaded': {
