@@ -2,12 +2,8 @@ import type * as OrtApi from 'onnxruntime-web/webgpu';
 import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
-import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
-import { operatorTypes } from '../pipeline/onnx/inspect.ts';
-import { operatorsMissingOnWebGpu } from '../pipeline/onnx/webgpu-operators.ts';
-import { ModelFormatError } from '../pipeline/tensors.ts';
-import { CapabilityError } from './capability-error.ts';
-import { asOutOfMemory, checkFitsGpuLimits } from './gpu-fit.ts';
+import { asOutOfMemory } from './gpu-fit.ts';
+import { checkGraphForWebGpu } from './webgpu-graph-checks.ts';
 
 /** Whether this browser has JavaScript Promise Integration for WebAssembly. */
 export const HAS_JSPI = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
@@ -68,25 +64,7 @@ export function browserSessionFactory(
 ): SessionFactory {
   const gpuResident = backend === 'webgpu' && (options.gpuResident ?? true);
   return async (graph, model, externalData) => {
-    if (backend === 'webgpu') {
-      if (!capabilities.webgpu) {
-        throw new CapabilityError('no-webgpu', 'This browser has no usable WebGPU adapter.');
-      }
-      const missing = operatorsMissingOnWebGpu(operatorTypes(model));
-      if (missing.length > 0) {
-        throw new ModelFormatError(
-          `The ${graph} graph uses operators the WebGPU backend does not have: ${missing.join(', ')}. ` +
-            'This looks like an export optimized for CUDA/DirectML; use a standard ONNX export, or the WebAssembly backend.',
-        );
-      }
-      if (!capabilities.shaderF16 && modelUsesFloat16(model)) {
-        throw new CapabilityError(
-          'no-shader-f16',
-          `The ${graph} graph is fp16, and this GPU/browser does not offer 16-bit float shaders (shader-f16).`,
-        );
-      }
-      checkFitsGpuLimits(graph, model, capabilities);
-    }
+    if (backend === 'webgpu') checkGraphForWebGpu(graph, model, capabilities);
     const ort = await ortReady;
     try {
       const session = await ort.InferenceSession.create(model, {
