@@ -5,6 +5,7 @@ import { concatGraph, eulerStepGraph, pixelsGraph, type FloatDtype } from './onn
 import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
 import { LoadWatchdog } from './load-watchdog.ts';
 import { BlobReadTracker } from './ort/blob-read-tracker.ts';
+import { moveInitializersToExternal } from './onnx/inline-to-external.ts';
 import { ModelFormatError } from './tensors.ts';
 import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
@@ -149,6 +150,17 @@ function directoryOf(path: string): string {
   return slash < 0 ? '' : path.slice(0, slash + 1);
 }
 
+/** Graphs larger than this have their inline initializers moved to a Blob at load. */
+export const MOVE_INLINE_ABOVE_BYTES = 256 * 2 ** 20;
+/** The external data name the moved initializers get (not a file of the model). */
+export const INLINE_WEIGHTS_LOCATION = 'inline-weights.onnx_data';
+
+export interface LoadOptions {
+  watchdog?: LoadWatchdog;
+  /** Graph size above which inline initializers move to external data (tests lower it). */
+  moveInlineAbove?: number;
+}
+
 /** Reads one graph and the external data files it names, then creates its session. */
 async function loadGraph(
   source: ModelSource,
@@ -156,6 +168,7 @@ async function loadGraph(
   graph: GraphName,
   onProgress: LoadProgress,
   watchdog: LoadWatchdog,
+  moveInlineAbove: number,
   preloaded?: Uint8Array,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
@@ -165,13 +178,26 @@ async function loadGraph(
       onProgress(file, loaded, total);
       stage.progress(done + loaded, 0, true);
     };
-    const model = preloaded ?? (await source.readBytes(modelPath, reading(modelPath)));
+    let model = preloaded ?? (await source.readBytes(modelPath, reading(modelPath)));
     done += model.byteLength;
+    // A large graph with its weights inline would be copied whole into the wasm heap: its
+    // initializers go to a Blob the runtime reads range by range (see inline-to-external.ts).
+    let inlineWeights: ExternalDataFile | null = null;
+    if (model.byteLength > moveInlineAbove) {
+      const moved = moveInitializersToExternal(model, INLINE_WEIGHTS_LOCATION);
+      if (moved.movedTensors > 0) {
+        model = moved.model;
+        inlineWeights = {
+          path: INLINE_WEIGHTS_LOCATION,
+          data: new Blob(moved.dataPieces as Uint8Array<ArrayBuffer>[]),
+        };
+      }
+    }
     let locations: string[];
     let inputs: GraphInput[];
     try {
       const decoded = decodeModel(model);
-      locations = externalDataFiles(decoded);
+      locations = externalDataFiles(decoded).filter((l) => l !== INLINE_WEIGHTS_LOCATION);
       inputs = graphInputs(decoded);
     } catch (error) {
       throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
@@ -192,6 +218,7 @@ async function loadGraph(
       done += data instanceof Blob ? 0 : data.byteLength;
       externalData.push({ path: location, data });
     }
+    if (inlineWeights) externalData.push(inlineWeights);
     return { model, externalData };
   });
   return watchdog.watch(graph, 'creating-session', async (stage) => {
@@ -223,13 +250,21 @@ export async function loadSdxlModel(
   source: ModelSource,
   createSession: SessionFactory,
   onProgress: LoadProgress = () => {},
-  options: { watchdog?: LoadWatchdog } = {},
+  options: LoadOptions = {},
 ): Promise<LoadedModel> {
   const watchdog = options.watchdog ?? new LoadWatchdog();
+  const moveInlineAbove = options.moveInlineAbove ?? MOVE_INLINE_ABOVE_BYTES;
   const { tokenizer, tokenizer2 } = await loadTokenizers(source);
   const sessions: GraphSession[] = [];
   const load = async (graph: GraphName) => {
-    const session = await loadGraph(source, createSession, graph, onProgress, watchdog);
+    const session = await loadGraph(
+      source,
+      createSession,
+      graph,
+      onProgress,
+      watchdog,
+      moveInlineAbove,
+    );
     sessions.push(session);
     return session;
   };
@@ -257,6 +292,7 @@ export async function loadSdxlModel(
         'vaeEncoder',
         onProgress,
         watchdog,
+        moveInlineAbove,
         encoderBytes,
       );
       sessions.push(vaeEncoder);
