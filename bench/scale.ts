@@ -149,8 +149,9 @@ async function main() {
 
   const server = await startModelServer({ root: values.cache, port: Number(values['model-port']) });
   const preview: ChildProcess = spawn(
-    'npx',
-    ['vite', 'preview', '--host', '127.0.0.1', '--port', values['preview-port'], '--strictPort'],
+    // vite itself (not through npx), so that kill() ends the server and not only a wrapper.
+    path.join(ROOT, 'node_modules/.bin/vite'),
+    ['preview', '--host', '127.0.0.1', '--port', values['preview-port'], '--strictPort'],
     { cwd: ROOT, stdio: 'ignore' },
   );
   const appOrigin = `http://127.0.0.1:${values['preview-port']}`;
