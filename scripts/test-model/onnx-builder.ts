@@ -43,7 +43,38 @@ interface PendingInitializer {
   name: string;
   dims: number[];
   dataType: number;
-  bytes: Uint8Array;
+  byteLength: number;
+  /** The tensor's bytes, produced when serialized (large replicas never hold them all). */
+  bytes: () => Uint8Array;
+}
+
+/** ONNX element size in bytes, for the types the builder writes. */
+export function elementBytes(dataType: number): number {
+  switch (dataType) {
+    case TensorDataType.INT64:
+    case TensorDataType.DOUBLE:
+      return 8;
+    case TensorDataType.FLOAT:
+    case TensorDataType.INT32:
+      return 4;
+    case TensorDataType.FLOAT16:
+      return 2;
+    case TensorDataType.UINT8:
+    case TensorDataType.INT8:
+    case TensorDataType.BOOL:
+      return 1;
+    default:
+      throw new Error(`no element size for ONNX type ${dataType}`);
+  }
+}
+
+/** Where serialized initializer bytes go: the pieces a streaming writer needs. */
+export interface ModelParts {
+  /** The model without its initializers (its graph has none). */
+  model: Model;
+  initializers: ReadonlyArray<Readonly<PendingInitializer>>;
+  /** Opset imports, including com.microsoft where a contrib op is used. */
+  opsetImport: Model['opsetImport'];
 }
 
 function toAttribute(name: string, a: AttributeValue): Attribute {
@@ -89,6 +120,9 @@ export class GraphBuilder {
   private readonly initializers: PendingInitializer[] = [];
   private readonly names = new Set<string>();
   private counter = 0;
+  private readonly domains = new Set<string>();
+  /** Trained parameters the network declares (see `countParameters`), for size checks. */
+  parameterCount = 0;
 
   constructor(
     readonly name: string,
@@ -141,8 +175,81 @@ export class GraphBuilder {
     const count = dims.reduce((a, b) => a * b, 1);
     const width = dataType === TensorDataType.INT64 ? 8 : dataType === TensorDataType.FLOAT ? 4 : 2;
     if (count * width !== bytes.length) throw new Error(`${name}: ${dims} does not match data`);
-    this.initializers.push({ name: this.claim(name), dims, dataType, bytes });
+    this.initializers.push({
+      name: this.claim(name),
+      dims,
+      dataType,
+      byteLength: bytes.length,
+      bytes: () => bytes,
+    });
     return name;
+  }
+
+  /**
+   * An initializer whose bytes are produced only when the model is written, so that a
+   * multi-GB replica is generated tensor by tensor and never held whole.
+   */
+  lazy(name: string, dims: number[], dataType: number, bytes: () => Uint8Array): string {
+    const byteLength = dims.reduce((a, b) => a * b, 1) * elementBytes(dataType);
+    this.initializers.push({ name: this.claim(name), dims, dataType, byteLength, bytes });
+    return name;
+  }
+
+  /** Adds `count` to the network's trained parameters (see `parameterCount`). */
+  countParameters(count: number): void {
+    this.parameterCount += count;
+  }
+
+  /** A node of a contrib domain (com.microsoft); the domain is imported on serialization. */
+  domainOp(
+    domain: string,
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, AttributeValue> = {},
+  ): string {
+    this.domains.add(domain);
+    const output = this.fresh(opType);
+    this.nodes.push({
+      name: `${opType}_node_${this.nodes.length}`,
+      opType,
+      domain,
+      input: inputs,
+      output: [output],
+      attribute: Object.entries(attributes).map(([k, v]) => toAttribute(k, v)),
+    });
+    return output;
+  }
+
+  /** Number of nodes so far. */
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** The graph's inputs and outputs as declared. */
+  get signature(): { inputs: readonly ValueInfo[]; outputs: readonly ValueInfo[] } {
+    return { inputs: this.inputs, outputs: this.outputs };
+  }
+
+  /** The model without initializers, and the initializers, for a streaming writer. */
+  parts(producerVersion = ''): ModelParts {
+    const opsetImport = [
+      { domain: '', version: OPSET_VERSION },
+      ...[...this.domains].map((domain) => ({ domain, version: 1 })),
+    ];
+    const model: Model = {
+      irVersion: IR_VERSION,
+      opsetImport,
+      producerName: 'sdxl-turbo-web make-test-model',
+      producerVersion,
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: [],
+        input: this.inputs,
+        output: this.outputs,
+      },
+    };
+    return { model, initializers: this.initializers, opsetImport };
   }
 
   /**
@@ -209,7 +316,7 @@ export class GraphBuilder {
 
   /** Total bytes of initializer data. */
   get weightBytes(): number {
-    return this.initializers.reduce((sum, t) => sum + t.bytes.length, 0);
+    return this.initializers.reduce((sum, t) => sum + t.byteLength, 0);
   }
 
   /**
@@ -230,22 +337,26 @@ export class GraphBuilder {
       // ("Cannot parse data from external tensors"). onnx itself keeps tensors < 1 KB inline.
       if (options.externalData && t.dataType !== TensorDataType.INT64) {
         const offset = Math.ceil(end / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
-        chunks.push({ offset, bytes: t.bytes });
-        end = offset + t.bytes.length;
+        const bytes = t.bytes();
+        chunks.push({ offset, bytes });
+        end = offset + bytes.length;
         tensor.dataLocation = DataLocation.EXTERNAL;
         tensor.externalData = [
           { key: 'location', value: options.externalData },
           { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(t.bytes.length) },
+          { key: 'length', value: String(bytes.length) },
         ];
       } else {
-        tensor.rawData = t.bytes;
+        tensor.rawData = t.bytes();
       }
       tensors.push(tensor);
     }
     const model: Model = {
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET_VERSION }],
+      opsetImport: [
+        { domain: '', version: OPSET_VERSION },
+        ...[...this.domains].map((domain) => ({ domain, version: 1 })),
+      ],
       producerName: 'sdxl-turbo-web make-test-model',
       producerVersion: options.producerVersion ?? '',
       graph: {

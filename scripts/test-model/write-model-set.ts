@@ -84,12 +84,12 @@ export function writeModelSet(dir: string, dtype: FloatType): ModelSetSummary {
   return { dir, dtype, files, totalBytes: files.reduce((sum, f) => sum + f.bytes, 0) };
 }
 
-function json(value: unknown): string {
+export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 /** stabilityai/sdxl-turbo's scheduler settings. */
-const SCHEDULER_CONFIG = {
+export const SCHEDULER_CONFIG = {
   _class_name: 'EulerAncestralDiscreteScheduler',
   beta_end: 0.012,
   beta_schedule: 'scaled_linear',
@@ -102,7 +102,7 @@ const SCHEDULER_CONFIG = {
 };
 
 /** As in diffusers' ONNX pipelines (informational only). */
-const MODEL_INDEX = {
+export const MODEL_INDEX = {
   _class_name: 'ORTStableDiffusionXLPipeline',
   _diffusers_version: '0.24.0',
   force_zeros_for_empty_prompt: true,

@@ -15,6 +15,11 @@ export function ErrorAlert() {
     <div className="error" role="alert" data-testid="error" data-code={error.code}>
       <p className="error-explanation">{ERROR_EXPLANATIONS[error.code]}</p>
       {error.message && <p className="error-detail">{error.message}</p>}
+      {error.code === 'load-stalled' && (
+        <button type="button" onClick={() => loadModel()} data-testid="retry-load">
+          Retry
+        </button>
+      )}
       {offerWasm && (
         <button
           type="button"

@@ -4,6 +4,7 @@ import { backendLabel, dtypeLabel, formatBytes, modelLoadedText } from './format
 import { describeActiveModel } from './model-choice';
 import { useModelName } from './use-model-name';
 import { ModelChooser } from './ModelChooser';
+import { LoadStageLine } from './LoadStageLine';
 import {
   DownloadPlanPrompt,
   DownloadProgressView,
@@ -149,6 +150,7 @@ function LoadProgress() {
         </span>
       </p>
       {allKnown && <progress aria-label="Model load" max={total} value={loaded} />}
+      <LoadStageLine />
       <ul className="file-list">
         {load.files.map((f) => {
           const known = f.totalBytes > 0;

@@ -245,3 +245,49 @@ describe('worker client', () => {
     expect(t.store.getState().error?.message).toMatch(/failed 4 times.*Reload the page/);
   });
 });
+
+describe('a stalled load', () => {
+  it('shows the stage, then the stall error, and gets a fresh worker to retry in', () => {
+    const t = setup();
+    t.current().message(ready);
+    t.current().message({
+      type: 'download-plan',
+      id: 1,
+      baseUrl: base,
+      modelId: 'm',
+      files: [],
+      totalBytes: 10,
+      storedBytes: 10,
+      freeBytes: null,
+    });
+    const loadId = t.store.getState().load!.id;
+    t.current().message({
+      type: 'load-stage',
+      id: loadId,
+      graph: 'unet',
+      stage: 'creating-session',
+      loadedBytes: 5,
+      totalBytes: 10,
+    });
+    expect(t.store.getState().load?.stage).toEqual({
+      graph: 'unet',
+      stage: 'creating-session',
+      loadedBytes: 5,
+      totalBytes: 10,
+    });
+    const stalled = t.current();
+    const message =
+      'Loading stalled: unet, creating its session (uploading weights), made no progress for 61 s.';
+    stalled.message({ type: 'error', id: loadId, error: { code: 'load-stalled', message } });
+    expect(t.store.getState().error).toMatchObject({ code: 'load-stalled', message });
+    expect(t.store.getState().load).toBeNull();
+    expect(stalled.terminated).toBe(true);
+    expect(t.workers).toHaveLength(2);
+    // Retry: the load goes to the fresh worker.
+    t.current().message(ready);
+    t.store.getState().loadModel();
+    expect(
+      t.current().posted.some((r) => r.type === 'load-model' || r.type === 'plan-download'),
+    ).toBe(true);
+  });
+});

@@ -126,6 +126,12 @@ export function superviseEngine(
       }
       if (event.type === 'ready') ready = everReady = true;
       sink().handleWorkerEvent(event);
+      if (event.type === 'error' && event.error.code === 'load-stalled') {
+        // The runtime in that worker still waits on the lost read: a fresh worker is the only
+        // clean state to retry in. The error stays on screen, with Retry.
+        current.terminate();
+        start();
+      }
     });
     current.addEventListener('messageerror', () => {
       if (live()) sink().workerFailed('A message from the engine could not be deserialized.');

@@ -3,6 +3,9 @@ import { MODEL_FILES, type GraphName } from './model-layout.ts';
 import { checkGraphInputs } from './graph-contract.ts';
 import { concatGraph, eulerStepGraph, pixelsGraph, type FloatDtype } from './onnx/helper-graphs.ts';
 import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
+import { LoadWatchdog } from './load-watchdog.ts';
+import { BlobReadTracker } from './ort/blob-read-tracker.ts';
+import { moveInitializersToExternal } from './onnx/inline-to-external.ts';
 import { ModelFormatError } from './tensors.ts';
 import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
@@ -158,44 +161,96 @@ function directoryOf(path: string): string {
   return slash < 0 ? '' : path.slice(0, slash + 1);
 }
 
+/** Graphs larger than this have their inline initializers moved to a Blob at load. */
+export const MOVE_INLINE_ABOVE_BYTES = 256 * 2 ** 20;
+/** The external data name the moved initializers get (not a file of the model). */
+export const INLINE_WEIGHTS_LOCATION = 'inline-weights.onnx_data';
+
+export interface LoadOptions {
+  watchdog?: LoadWatchdog;
+  /** Graph size above which inline initializers move to external data (tests lower it). */
+  moveInlineAbove?: number;
+}
+
 /** Reads one graph and the external data files it names, then creates its session. */
 async function loadGraph(
   source: ModelSource,
   createSession: SessionFactory,
   graph: GraphName,
   onProgress: LoadProgress,
+  watchdog: LoadWatchdog,
+  moveInlineAbove: number,
   preloaded?: Uint8Array,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
-  const model =
-    preloaded ??
-    (await source.readBytes(modelPath, (loaded, total) => onProgress(modelPath, loaded, total)));
-  let locations: string[];
-  let inputs: GraphInput[];
-  try {
-    const decoded = decodeModel(model);
-    locations = externalDataFiles(decoded);
-    inputs = graphInputs(decoded);
-  } catch (error) {
-    throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
-  }
-  // Before any external data is read or any session created: the wrong graph is refused here.
-  checkGraphInputs(graph, source.locate(modelPath), inputs);
-  const externalData: ExternalDataFile[] = [];
-  for (const location of locations) {
-    if (location.includes('..') || location.startsWith('/')) {
-      throw new ModelFormatError(
-        `${source.locate(modelPath)} names external data outside its folder: ${location}`,
-      );
+  const { model, externalData } = await watchdog.watch(graph, 'reading', async (stage) => {
+    let done = 0;
+    const reading = (file: string) => (loaded: number, total: number) => {
+      onProgress(file, loaded, total);
+      stage.progress(done + loaded, 0, true);
+    };
+    let model = preloaded ?? (await source.readBytes(modelPath, reading(modelPath)));
+    done += model.byteLength;
+    // A large graph with its weights inline would be copied whole into the wasm heap: its
+    // initializers go to a Blob the runtime reads range by range (see inline-to-external.ts).
+    let inlineWeights: ExternalDataFile | null = null;
+    if (model.byteLength > moveInlineAbove) {
+      const moved = moveInitializersToExternal(model, INLINE_WEIGHTS_LOCATION);
+      if (moved.movedTensors > 0) {
+        model = moved.model;
+        inlineWeights = {
+          path: INLINE_WEIGHTS_LOCATION,
+          data: new Blob(moved.dataPieces as Uint8Array<ArrayBuffer>[]),
+        };
+      }
     }
-    const dataPath = directoryOf(modelPath) + location;
-    const onDataProgress = (loaded: number, total: number) => onProgress(dataPath, loaded, total);
-    const data = source.readBlob
-      ? await source.readBlob(dataPath, onDataProgress)
-      : await source.readBytes(dataPath, onDataProgress);
-    externalData.push({ path: location, data });
-  }
-  return createSession(graph, model, externalData);
+    let locations: string[];
+    let inputs: GraphInput[];
+    try {
+      const decoded = decodeModel(model);
+      locations = externalDataFiles(decoded).filter((l) => l !== INLINE_WEIGHTS_LOCATION);
+      inputs = graphInputs(decoded);
+    } catch (error) {
+      throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
+    }
+    // Before any external data is read or any session created: the wrong graph is refused here.
+    checkGraphInputs(graph, source.locate(modelPath), inputs);
+    const externalData: ExternalDataFile[] = [];
+    for (const location of locations) {
+      if (location.includes('..') || location.startsWith('/')) {
+        throw new ModelFormatError(
+          `${source.locate(modelPath)} names external data outside its folder: ${location}`,
+        );
+      }
+      const dataPath = directoryOf(modelPath) + location;
+      const data = source.readBlob
+        ? await source.readBlob(dataPath, reading(dataPath))
+        : await source.readBytes(dataPath, reading(dataPath));
+      done += data instanceof Blob ? 0 : data.byteLength;
+      externalData.push({ path: location, data });
+    }
+    if (inlineWeights) externalData.push(inlineWeights);
+    return { model, externalData };
+  });
+  return watchdog.watch(graph, 'creating-session', async (stage) => {
+    // Blob external data is read by the runtime itself: keep its streams referenced (see
+    // BlobReadTracker) and count what it reads as this stage's progress.
+    const blobBytes = externalData.reduce(
+      (n, f) => n + (f.data instanceof Blob ? f.data.size : 0),
+      0,
+    );
+    const tracker = new BlobReadTracker(({ bytesRead, pendingReads }) =>
+      stage.progress(bytesRead, blobBytes, pendingReads > 0),
+    );
+    const tracked = externalData.map((f) =>
+      f.data instanceof Blob ? { path: f.path, data: tracker.wrap(f.data) } : f,
+    );
+    try {
+      return await createSession(graph, model, tracked);
+    } finally {
+      tracker.release();
+    }
+  });
 }
 
 /**
@@ -206,11 +261,21 @@ export async function loadSdxlModel(
   source: ModelSource,
   createSession: SessionFactory,
   onProgress: LoadProgress = () => {},
+  options: LoadOptions = {},
 ): Promise<LoadedModel> {
+  const watchdog = options.watchdog ?? new LoadWatchdog();
+  const moveInlineAbove = options.moveInlineAbove ?? MOVE_INLINE_ABOVE_BYTES;
   const { tokenizer, tokenizer2 } = await loadTokenizers(source);
   const sessions: GraphSession[] = [];
   const load = async (graph: GraphName) => {
-    const session = await loadGraph(source, createSession, graph, onProgress);
+    const session = await loadGraph(
+      source,
+      createSession,
+      graph,
+      onProgress,
+      watchdog,
+      moveInlineAbove,
+    );
     sessions.push(session);
     return session;
   };
@@ -232,7 +297,15 @@ export async function loadSdxlModel(
       vaeEncoderMissing = `${source.locate(GRAPH_FILES.vaeEncoder)}: ${(error as Error).message}`;
     }
     if (encoderBytes) {
-      vaeEncoder = await loadGraph(source, createSession, 'vaeEncoder', onProgress, encoderBytes);
+      vaeEncoder = await loadGraph(
+        source,
+        createSession,
+        'vaeEncoder',
+        onProgress,
+        watchdog,
+        moveInlineAbove,
+        encoderBytes,
+      );
       sessions.push(vaeEncoder);
     }
     // TAESDXL, optional in the same way: absent means no previews; present but broken fails.

@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'device-lost' // the GPU device went away
   | 'quota' // not enough storage space for the model
   | 'storage-unavailable' // no IndexedDB (e.g. some private windows)
+  | 'load-stalled' // a loading stage made no progress for its time limit (names graph and stage)
   | 'internal'; // anything else: a bug
 
 export interface WorkerError {
@@ -115,6 +116,15 @@ export type WorkerEvent =
       hostedModels?: HostedModelInfo[];
     }
   | { type: 'load-progress'; id: number; file: string; loadedBytes: number; totalBytes: number }
+  /** The stage of a load: which graph, doing what, how far (see pipeline/load-watchdog.ts). */
+  | {
+      type: 'load-stage';
+      id: number;
+      graph: string;
+      stage: 'reading' | 'creating-session' | 'warm-up';
+      loadedBytes: number;
+      totalBytes: number;
+    }
   | {
       type: 'model-loaded';
       id: number;

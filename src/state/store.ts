@@ -85,6 +85,8 @@ export interface FileProgress {
   totalBytes: number;
 }
 
+export type LoadStageReport = Omit<Extract<WorkerEvent, { type: 'load-stage' }>, 'type' | 'id'>;
+
 export interface LoadInProgress {
   id: number;
   baseUrl: string;
@@ -95,6 +97,8 @@ export interface LoadInProgress {
   firstBytes?: TransferStart;
   /** Seconds left at that rate, once every file's size is known; null while unknown. */
   secondsLeft?: number | null;
+  /** The stage the worker reported last (absent before the first). */
+  stage?: LoadStageReport;
 }
 
 export type { DownloadPlan };
@@ -399,6 +403,12 @@ export function createAppStore(deps: StoreDeps): AppStore {
           const secondsLeft =
             firstBytes && sizesKnown ? estimateSecondsLeft(firstBytes, now(), loaded, total) : null;
           set({ load: { ...s.load, files, ...(firstBytes ? { firstBytes } : {}), secondsLeft } });
+          return;
+        }
+        case 'load-stage': {
+          if (s.load?.id !== ev.id) return;
+          const { graph, stage, loadedBytes, totalBytes } = ev;
+          set({ load: { ...s.load, stage: { graph, stage, loadedBytes, totalBytes } } });
           return;
         }
         case 'model-loaded': {

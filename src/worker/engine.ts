@@ -1,3 +1,4 @@
+import type { LoadStageReport } from '../pipeline/load-watchdog.ts';
 import type { LoadProgress, LoadedModel } from '../pipeline/model-loader.ts';
 import { SupersededError, TextToImagePipeline } from '../pipeline/text-to-image.ts';
 import type {
@@ -21,7 +22,12 @@ export interface LoadedOn {
 
 export interface EngineHost {
   post(event: WorkerEvent, transfer?: Transferable[]): void;
-  loadModel(baseUrl: string, backend: BackendChoice, onProgress: LoadProgress): Promise<LoadedOn>;
+  loadModel(
+    baseUrl: string,
+    backend: BackendChoice,
+    onProgress: LoadProgress,
+    onStage?: (report: LoadStageReport) => void,
+  ): Promise<LoadedOn>;
   now(): number;
   log(message: string, detail?: unknown): void;
   /**
@@ -159,12 +165,19 @@ export class Engine {
       previous.pipeline.dispose();
       await previous.model.release();
     }
-    const loaded = await this.host.loadModel(baseUrl, backend, (file, loadedBytes, totalBytes) =>
-      this.host.post({ type: 'load-progress', id, file, loadedBytes, totalBytes }),
+    const onStage = (report: LoadStageReport) =>
+      this.host.post({ type: 'load-stage', id, ...report });
+    const loaded = await this.host.loadModel(
+      baseUrl,
+      backend,
+      (file, loadedBytes, totalBytes) =>
+        this.host.post({ type: 'load-progress', id, file, loadedBytes, totalBytes }),
+      onStage,
     );
     this.current = { ...loaded, pipeline: new TextToImagePipeline(loaded.model) };
     const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
     if (warmUp) {
+      onStage({ graph: 'pipeline', stage: 'warm-up', loadedBytes: 0, totalBytes: 0 });
       try {
         const now = () => this.host.now();
         if (loaded.model.taesdDecoder) {

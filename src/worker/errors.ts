@@ -1,4 +1,5 @@
 import type { WorkerError } from '../protocol/messages.ts';
+import { LoadStalledError } from '../pipeline/load-watchdog.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
 import {
   StorageQuotaError,
@@ -21,6 +22,7 @@ function isOffline(): boolean {
 export function toWorkerError(error: unknown): WorkerError {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof CapabilityError) return { code: error.code, message };
+  if (error instanceof LoadStalledError) return { code: 'load-stalled', message };
   // Offline, every fetch fails before an answer: say so instead of blaming the URL or CORS.
   if ((error instanceof DownloadError || error instanceof WeightDownloadError) && isOffline()) {
     return { code: 'offline', message };

@@ -2,11 +2,10 @@ import type * as OrtApi from 'onnxruntime-web/webgpu';
 import type { Backend, Capabilities } from '../protocol/messages.ts';
 import type { SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
-import { modelUsesFloat16 } from '../pipeline/onnx/dtypes.ts';
 import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { ModelFormatError } from '../pipeline/tensors.ts';
-import { CapabilityError } from './capability-error.ts';
-import { asOutOfMemory, checkFitsGpuLimits } from './gpu-fit.ts';
+import { asOutOfMemory } from './gpu-fit.ts';
+import { checkGraphForWebGpu } from './webgpu-graph-checks.ts';
 
 /** Whether this browser has JavaScript Promise Integration for WebAssembly. */
 export const HAS_JSPI = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
@@ -67,20 +66,7 @@ export function browserSessionFactory(
 ): SessionFactory {
   const gpuResident = backend === 'webgpu' && (options.gpuResident ?? true);
   return async (graph, model, externalData) => {
-    if (backend === 'webgpu') {
-      if (!capabilities.webgpu) {
-        throw new CapabilityError('no-webgpu', 'This browser has no usable WebGPU adapter.');
-      }
-      const refusal = operatorRefusal(graph, model, 'webgpu');
-      if (refusal) throw new ModelFormatError(refusal);
-      if (!capabilities.shaderF16 && modelUsesFloat16(model)) {
-        throw new CapabilityError(
-          'no-shader-f16',
-          `The ${graph} graph is fp16, and this GPU/browser does not offer 16-bit float shaders (shader-f16).`,
-        );
-      }
-      checkFitsGpuLimits(graph, model, capabilities);
-    }
+    if (backend === 'webgpu') checkGraphForWebGpu(graph, model, capabilities);
     if (backend === 'wasm') {
       const refusal = operatorRefusal(graph, model, 'wasm');
       if (refusal) throw new ModelFormatError(refusal);

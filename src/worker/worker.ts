@@ -3,6 +3,7 @@
  * through the messages in src/protocol: engine requests (load, generate) go to the engine,
  * stored-weight requests (plan, download, list, delete) to the storage service.
  */
+import { LoadWatchdog } from '../pipeline/load-watchdog.ts';
 import { loadSdxlModel, type SessionFactory } from '../pipeline/model-loader.ts';
 import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
@@ -51,7 +52,7 @@ const engine = new Engine({
   // first image (512² at 1 step, the defaults; other sizes reuse most of the pipelines).
   warmUp: (backend) =>
     backend === 'webgpu' ? { prompt: '', seed: 0, steps: 1, width: 512, height: 512 } : null,
-  loadModel: async (baseUrl, choice, onProgress) => {
+  loadModel: async (baseUrl, choice, onProgress, onStage) => {
     const caps = await capabilities;
     const backend = resolveBackend(choice, caps);
     const base = modelBaseUrl(baseUrl, self.location.href);
@@ -69,7 +70,8 @@ const engine = new Engine({
     };
     // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
     const createSession = reshardingSessionFactory(sessions);
-    const model = await loadSdxlModel(source, createSession, onProgress);
+    const watchdog = new LoadWatchdog(onStage ? { onStage } : {});
+    const model = await loadSdxlModel(source, createSession, onProgress, { watchdog });
     if (backend === 'webgpu') {
       watchDeviceLoss(await ortWebGpuDevice(), (message) => {
         deviceLost = message;

@@ -13,8 +13,32 @@ import {
 
 export type DecodedModel = Model & { graph: Graph };
 
+/**
+ * Decoded models by their bytes: a graph is checked by several modules on its way to a session
+ * (inputs, external data, operators, dtypes, buffer limits) and a large graph costs seconds and
+ * its own size again to decode, so each byte array is decoded once. The entry lives as long as
+ * the bytes do (the loader drops them once the session exists).
+ */
+const decoded = new WeakMap<Uint8Array, DecodedModel>();
+let decodes = 0;
+
+/** How many times model bytes were actually decoded (tests count them). */
+export function decodeCount(): number {
+  return decodes;
+}
+
 /** Decodes an ONNX model, or throws an Error that says why the bytes are not one. */
 export function decodeModel(modelBytes: Uint8Array): DecodedModel {
+  let model = decoded.get(modelBytes);
+  if (!model) {
+    model = decodeUncached(modelBytes);
+    decoded.set(modelBytes, model);
+  }
+  return model;
+}
+
+function decodeUncached(modelBytes: Uint8Array): DecodedModel {
+  decodes++;
   if (modelBytes.length === 0) throw new Error('Not an ONNX model: the file is empty.');
   // Text is checked first: protobuf decoding of an HTML page can "succeed" with garbage.
   const text = recognizeText(modelBytes);
