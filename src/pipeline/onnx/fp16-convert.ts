@@ -17,7 +17,7 @@
  * Everything else float32 becomes float16: initializers, Constant values, value types, Cast
  * targets and the dtype attributes of generator operators.
  */
-import { decodeModel } from './inspect.ts';
+import { decodeModelToEdit } from './inspect.ts';
 import { unknownModelFields } from './known-fields.ts';
 import { convertFloat32Bytes, convertFloat32Values } from './fp16-values.ts';
 import {
@@ -114,7 +114,8 @@ export function convertModelToFloat16(
       `The fp16 converter cannot keep every part of this model (unsupported fields ${unknown.join(', ')}).`,
     );
   }
-  const model = decodeModel(modelBytes);
+  // Its own copy: the conversion rewrites the model in place.
+  const model = decodeModelToEdit(modelBytes);
   const graph = model.graph;
   const nodes = graph.node ?? [];
   const subgraphs = nodes.filter((n) => SUBGRAPH_OPERATORS.has(n.opType ?? ''));

@@ -27,7 +27,10 @@ export function decodeCount(): number {
   return decodes;
 }
 
-/** Decodes an ONNX model, or throws an Error that says why the bytes are not one. */
+/**
+ * Decodes an ONNX model, or throws an Error that says why the bytes are not one. The result is
+ * shared by every caller with the same bytes: read it, never change it (see decodeModelToEdit).
+ */
 export function decodeModel(modelBytes: Uint8Array): DecodedModel {
   let model = decoded.get(modelBytes);
   if (!model) {
@@ -35,6 +38,11 @@ export function decodeModel(modelBytes: Uint8Array): DecodedModel {
     decoded.set(modelBytes, model);
   }
   return model;
+}
+
+/** A decoded model of the caller's own, for code that rewrites it (not cached, not shared). */
+export function decodeModelToEdit(modelBytes: Uint8Array): DecodedModel {
+  return decodeUncached(modelBytes);
 }
 
 function decodeUncached(modelBytes: Uint8Array): DecodedModel {
