@@ -48,7 +48,7 @@ function options() {
     steps: int('steps', values.steps, 1),
     size: int('size', values.size, 64),
     modes: modes as Mode[],
-    decoder: values.decoder,
+    decoder: values.decoder as 'vae' | 'taesd',
     dawnOptions: values['dawn-option']!,
     out: values.out ? path.resolve(values.out) : undefined,
   };
