@@ -7,7 +7,7 @@
  *   sdxl-gpu-kit/make-test-model.mjs   our replica generator (scripts/make-test-model.ts)
  *   sdxl-gpu-kit/cli.mjs               our CLI, for `convert` (fp32 export to fp16)
  *   sdxl-gpu-kit/bench-sdxl.sh         the one command: replicas if missing, then the benchmark
- *   sdxl-gpu-kit/ort-wasm-simd-threaded.{asyncify,jspi}.wasm   onnxruntime-web's runtimes
+ *   sdxl-gpu-kit/ort-wasm-simd-threaded.{asyncify,jspi}.{mjs,wasm}   onnxruntime-web's runtimes
  *   sdxl-gpu-kit/dist/linux-x64/dawn.node                      Dawn's Node bindings (npm webgpu)
  *   sdxl-gpu-kit/clip-bpe-simple-vocab-16e6.txt.gz (+ LICENSE)  the CLIP merges the replicas use
  *
@@ -70,9 +70,12 @@ for (const [entry, file] of bundles) {
 
 const require = createRequire(import.meta.url);
 const ortDist = path.dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
+// In Node, onnxruntime-web imports its wasm glue (.mjs) beside the bundle, not the embedded copy.
 for (const variant of ['asyncify', 'jspi']) {
-  const file = `ort-wasm-simd-threaded.${variant}.wasm`;
-  copyFileSync(path.join(ortDist, file), path.join(kitDir, file));
+  for (const ext of ['mjs', 'wasm']) {
+    const file = `ort-wasm-simd-threaded.${variant}.${ext}`;
+    copyFileSync(path.join(ortDist, file), path.join(kitDir, file));
+  }
 }
 const webgpuDir = path.join(ROOT, 'node_modules', 'webgpu');
 copyFileSync(
