@@ -54,6 +54,11 @@ function options() {
   };
 }
 
+/** Progress on stderr: on a slow adapter (SwiftShader) the first image takes many minutes. */
+function progress(line: string): void {
+  console.error(`[gpu-kit] ${line}`);
+}
+
 async function main(): Promise<void> {
   const opts = options();
   installNodeWebGpu({ create, globals }, opts.dawnOptions);
@@ -67,8 +72,16 @@ async function main(): Promise<void> {
         mode,
         {
           userAgent: async () => `Node.js ${process.version}, Dawn (npm webgpu)`,
-          load: (gpuResident) => page.benchLoadFrom(source, gpuResident),
-          image: (request) => page.benchImage(request),
+          load: async (gpuResident) => {
+            const loaded = await page.benchLoadFrom(source, gpuResident);
+            progress(`${mode}: loaded in ${loaded.loadMs.toFixed(0)} ms on ${loaded.adapter}`);
+            return loaded;
+          },
+          image: async (request) => {
+            const image = await page.benchImage(request);
+            progress(`${mode}: image (seed ${request.seed}) ${image.ms.toFixed(0)} ms`);
+            return image;
+          },
           bare: () => page.benchBare(),
         },
         opts,
