@@ -14,6 +14,7 @@ import { isDeviceTensor } from '../src/pipeline/graph-session.ts';
 import {
   loadSdxlModel,
   type LoadedModel,
+  type ModelSource,
   type SessionFactory,
 } from '../src/pipeline/model-loader.ts';
 import { OrtGraphSession } from '../src/pipeline/ort/ort-session.ts';
@@ -119,7 +120,15 @@ export interface LoadResult {
   gpuResident: boolean;
 }
 
-async function benchLoad(baseUrl: string, gpuResident: boolean): Promise<LoadResult> {
+function benchLoad(baseUrl: string, gpuResident: boolean): Promise<LoadResult> {
+  return benchLoadFrom(fetchSource(new URL(baseUrl, location.href)), gpuResident);
+}
+
+/** Loads a model set from any source (the Node kit reads a local directory). */
+export async function benchLoadFrom(
+  source: ModelSource,
+  gpuResident: boolean,
+): Promise<LoadResult> {
   if (model) {
     pipeline?.dispose();
     await model.release();
@@ -131,10 +140,7 @@ async function benchLoad(baseUrl: string, gpuResident: boolean): Promise<LoadRes
   const factory: SessionFactory = async (graph, bytes, externalData) =>
     recorded(graph, await inner(graph, bytes, externalData));
   const started = performance.now();
-  model = await loadSdxlModel(
-    fetchSource(new URL(baseUrl, location.href)),
-    reshardingSessionFactory(factory),
-  );
+  model = await loadSdxlModel(source, reshardingSessionFactory(factory));
   pipeline = new TextToImagePipeline(model);
   return {
     loadMs: performance.now() - started,
@@ -167,7 +173,7 @@ export interface ImageRequest {
   decoder?: 'vae' | 'taesd';
 }
 
-async function benchImage(request: ImageRequest): Promise<ImageResult> {
+export async function benchImage(request: ImageRequest): Promise<ImageResult> {
   if (!pipeline) throw new Error('load first');
   const { syncStages = false, record = false, decoder = 'vae', ...params } = request;
   if (record) recording = [];
@@ -203,7 +209,7 @@ export interface BareResult {
  * session puts them (GPU buffers when GPU-resident, host memory otherwise), each call timed until
  * the GPU is idle. GPU outputs are disposed after the clock stops, never read back.
  */
-async function benchBare(): Promise<BareResult> {
+export async function benchBare(): Promise<BareResult> {
   if (!lastRecording) throw new Error('record a run first');
   const ort = await ortModule();
   const calls: BareResult['calls'] = [];

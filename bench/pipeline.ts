@@ -18,7 +18,14 @@
  * idle. The ratio pipeline / bare is the pipeline's overhead over the runtime itself.
  */
 import { bundlePage } from './bundle-page.ts';
-import type { ImageRequest } from './pipeline-page.ts';
+import type { BareResult, ImageRequest, ImageResult, LoadResult } from './pipeline-page.ts';
+import {
+  measureMode,
+  printResults,
+  type BenchCalls,
+  type Mode,
+  type ModeResult,
+} from './pipeline-measure.ts';
 import { chromium } from '@playwright/test';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,12 +34,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { StageTimings } from '../src/pipeline/text-to-image.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ORT_DIST = path.join(HERE, '../node_modules/onnxruntime-web/dist');
 
-type Mode = 'host' | 'gpu';
+/** The functions bench/pipeline-page.ts puts on the page's globalThis. */
+interface PageBench {
+  benchLoad(baseUrl: string, gpuResident: boolean): Promise<LoadResult>;
+  benchImage(request: ImageRequest): Promise<ImageResult>;
+  benchBare(): Promise<BareResult>;
+}
 
 function options() {
   const { values } = parseArgs({
@@ -119,38 +130,6 @@ async function startServer(script: string, modelDir: string) {
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-interface ImageResult {
-  ms: number;
-  timings: StageTimings;
-  readBytes: number;
-  writeBytes: number;
-  checksum: number;
-}
-
-interface Bench {
-  benchLoad(
-    baseUrl: string,
-    gpuResident: boolean,
-  ): Promise<{
-    loadMs: number;
-    adapter: string | null;
-    shaderF16: boolean;
-    dtype: string;
-    gpuResident: boolean;
-  }>;
-  benchImage(request: ImageRequest): Promise<ImageResult>;
-  benchBare(): Promise<{ calls: Array<{ graph: string; ms: number }>; readBytes: number }>;
-  browserInfo(): { userAgent: string };
-}
-
-const MODEL_GRAPHS = new Set(['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder']);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function benchMode(mode: Mode, origin: string, opts: ReturnType<typeof options>) {
   const browser = await chromium.launch({
     executablePath: opts.browser,
@@ -166,124 +145,21 @@ async function benchMode(mode: Mode, origin: string, opts: ReturnType<typeof opt
     });
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (globalThis as { benchReady?: boolean }).benchReady === true);
-    const userAgent = (await page.evaluate(() => navigator.userAgent)) as string;
-    const loaded = await page.evaluate(
-      (a) => (globalThis as unknown as Bench).benchLoad(a.url, a.gpu),
-      { url: `${origin}/model/`, gpu: mode === 'gpu' },
-    );
-    const image = (
-      prompt: string,
-      seed: number,
-      extra: { syncStages?: boolean; record?: boolean } = {},
-    ) =>
-      page.evaluate((r) => (globalThis as unknown as Bench).benchImage(r), {
-        prompt,
-        seed,
-        steps: opts.steps,
-        width: opts.size,
-        height: opts.size,
-        decoder: opts.decoder,
-        ...extra,
-      });
-    const first = await image('a photo of a cat, first image', 1);
-    const staged = await image('a photo of a cat, synced stages', 7, { syncStages: true });
-    await image('a photo of a cat, reference', 42, { record: true });
-    // Pipeline images and bare replays alternate, so that a change in machine load (this
-    // machine's WebGPU runs on shared CPU cores) hits both sides of each ratio alike.
-    const steady: ImageResult[] = [];
-    const bareRuns: Array<{ calls: Array<{ graph: string; ms: number }>; readBytes: number }> = [];
-    const pairRatios: number[] = [];
-    const modelSum = (run: { calls: Array<{ graph: string; ms: number }> }) =>
-      run.calls.filter((c) => MODEL_GRAPHS.has(c.graph)).reduce((s, c) => s + c.ms, 0);
-    for (let i = 0; i < opts.images; i++) {
-      const img = await image(`a photo of a cat number ${i}`, 100 + i);
-      const bare = await page.evaluate(() => (globalThis as unknown as Bench).benchBare());
-      steady.push(img);
-      bareRuns.push(bare);
-      pairRatios.push(img.ms / modelSum(bare));
-    }
-    const bareModel = median(bareRuns.map(modelSum));
-    const bareAll = median(bareRuns.map((run) => run.calls.reduce((s, c) => s + c.ms, 0)));
-    const bareByGraph: Record<string, number> = {};
-    for (const run of bareRuns) {
-      for (const c of run.calls)
-        bareByGraph[c.graph] = (bareByGraph[c.graph] ?? 0) + c.ms / bareRuns.length;
-    }
-    const steadyMs = median(steady.map((s) => s.ms));
-    const meanMs = steady.reduce((s, x) => s + x.ms, 0) / steady.length;
-    return {
-      mode,
-      userAgent,
-      ...loaded,
-      firstImageMs: first.ms,
-      steadyImageMs: steadyMs,
-      steadyImagesPerSecond: 1000 / meanMs,
-      steadyImageMsAll: steady.map((s) => s.ms),
-      readBytesPerImage: median(steady.map((s) => s.readBytes)),
-      writeBytesPerImage: median(steady.map((s) => s.writeBytes)),
-      bareModelGraphsMs: bareModel,
-      bareAllGraphsMs: bareAll,
-      bareByGraphMs: bareByGraph,
-      bareCalls: bareRuns[0]!.calls.map((c) => c.graph),
-      ratioToBare: median(pairRatios),
-      pairRatios,
-      ratioToBareAllGraphs: steadyMs / bareAll,
-      stagesSynced: staged.timings,
-      stagesUnsynced: steady[steady.length - 1]!.timings,
+    const calls: BenchCalls = {
+      userAgent: async () => (await page.evaluate(() => navigator.userAgent)) as string,
+      load: (gpu) =>
+        page.evaluate((a) => (globalThis as unknown as PageBench).benchLoad(a.url, a.gpu), {
+          url: `${origin}/model/`,
+          gpu,
+        }),
+      image: (request) =>
+        page.evaluate((r) => (globalThis as unknown as PageBench).benchImage(r), request),
+      bare: () => page.evaluate(() => (globalThis as unknown as PageBench).benchBare()),
     };
+    return await measureMode(mode, calls, opts);
   } finally {
     await browser.close();
   }
-}
-
-type ModeResult = Awaited<ReturnType<typeof benchMode>>;
-
-function stageRows(t: StageTimings): Array<[string, number]> {
-  return [
-    ['tokenize', t.tokenize],
-    ['text encoders', t.textEncoders],
-    ...t.unetSteps.map((ms, i): [string, number] => [`unet step ${i + 1}`, ms]),
-    ['vae decode', t.vaeDecode],
-    ...(t.readback !== undefined ? [['readback', t.readback] as [string, number]] : []),
-    ['to pixels', t.toPixels],
-    ['total', t.total],
-  ];
-}
-
-function print(results: ModeResult[], opts: ReturnType<typeof options>): void {
-  const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
-  console.log(
-    `model ${opts.modelDir} (${results[0]?.dtype}), ${opts.size}x${opts.size}, ${opts.steps} step(s), ${opts.images} steady images; adapter: ${results[0]?.adapter}`,
-  );
-  const row = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(26) : c.padStart(14))).join('');
-  console.log(row(['', ...results.map((r) => r.mode)]));
-  const line = (name: string, f: (r: ModeResult) => string) =>
-    console.log(row([name, ...results.map(f)]));
-  line('load (ms)', (r) => r.loadMs.toFixed(0));
-  line('first image (ms)', (r) => r.firstImageMs.toFixed(0));
-  line('steady image (ms, median)', (r) => r.steadyImageMs.toFixed(1));
-  line('images per second', (r) => r.steadyImagesPerSecond.toFixed(2));
-  line('bare session.run sum (ms)', (r) => r.bareModelGraphsMs.toFixed(1));
-  line('  + helper graphs (ms)', (r) => r.bareAllGraphsMs.toFixed(1));
-  line('pipeline / bare (median)', (r) => r.ratioToBare.toFixed(3));
-  line('read back per image', (r) => kib(r.readBytesPerImage));
-  line('uploaded per image', (r) => kib(r.writeBytesPerImage));
-  console.log('ms per stage (GPU synced after each stage):');
-  const stageNames = stageRows(results[0]!.stagesSynced).map(([n]) => n);
-  const names = new Set([
-    ...stageNames,
-    ...results.flatMap((r) => stageRows(r.stagesSynced).map(([n]) => n)),
-  ]);
-  for (const name of names) {
-    line(`  ${name}`, (r) => {
-      const v = stageRows(r.stagesSynced).find(([n]) => n === name)?.[1];
-      return v === undefined ? '-' : v.toFixed(1);
-    });
-  }
-  console.log('bare session.run by graph (ms):');
-  const graphs = new Set(results.flatMap((r) => Object.keys(r.bareByGraphMs)));
-  for (const g of graphs) line(`  ${g}`, (r) => r.bareByGraphMs[g]?.toFixed(1) ?? '-');
 }
 
 async function main(): Promise<void> {
@@ -293,7 +169,7 @@ async function main(): Promise<void> {
   try {
     const results: ModeResult[] = [];
     for (const mode of opts.modes) results.push(await benchMode(mode, origin, opts));
-    print(results, opts);
+    printResults(results, opts);
     mkdirSync(path.dirname(opts.out), { recursive: true });
     writeFileSync(
       opts.out,
