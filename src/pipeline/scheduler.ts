@@ -4,6 +4,13 @@
  * spacing, epsilon prediction.
  */
 
+/**
+ * Which of diffusers' Euler schedulers a model family samples with (declared per family in
+ * families/): EulerAncestralDiscreteScheduler (SDXL Turbo) or EulerDiscreteScheduler
+ * (SDXL-Lightning). Both use the betas and trailing spacing below.
+ */
+export type SchedulerKind = 'euler-ancestral' | 'euler-discrete';
+
 const TRAIN_STEPS = 1000;
 const BETA_START = 0.00085;
 const BETA_END = 0.012;

@@ -22,6 +22,7 @@ import {
   modelInputScale,
   planEulerAncestral,
   trailingTimesteps,
+  type SchedulerKind,
 } from './scheduler.ts';
 import {
   disposeTensor,
@@ -181,7 +182,20 @@ const PROMPT_CACHE_SIZE = 16;
 /** Encoded input images: the current one, plus a few for going back and forth (64 KB each). */
 const IMAGE_CACHE_SIZE = 4;
 
-/** SDXL Turbo text-to-image: one UNet pass per step, no classifier-free guidance. */
+/** What the denoising loop takes from a model family (see families/). */
+export interface DenoiseTraits {
+  scheduler: SchedulerKind;
+  /** Latents = VAE latent mean × this (0.13025 for SDXL's VAE). */
+  vaeScalingFactor: number;
+}
+
+/** SDXL Turbo's: Euler ancestral, SDXL's VAE. */
+export const SDXL_TURBO_DENOISE: DenoiseTraits = {
+  scheduler: 'euler-ancestral',
+  vaeScalingFactor: VAE_SCALING_FACTOR,
+};
+
+/** SDXL text-to-image: one UNet pass per step, no classifier-free guidance. */
 export class TextToImagePipeline {
   /** Keyed by both tokenizers' ids, so edits that tokenize the same (spaces, case) hit it. */
   private readonly prompts = new LruCache<string, PromptEmbedding | DevicePromptEmbedding>(
@@ -197,7 +211,14 @@ export class TextToImagePipeline {
   private readonly images = new LruCache<string, Float32Array>(IMAGE_CACHE_SIZE);
   private kept: KeptLatents | null = null;
 
-  constructor(private readonly model: SdxlModel) {}
+  constructor(
+    private readonly model: SdxlModel,
+    private readonly traits: DenoiseTraits = SDXL_TURBO_DENOISE,
+  ) {
+    // Contract for the model-family work (issue #17): euler-discrete lands with it.
+    if (traits.scheduler !== 'euler-ancestral' || traits.vaeScalingFactor !== VAE_SCALING_FACTOR)
+      throw new RangeError(`scheduler ${traits.scheduler} is not implemented yet`);
+  }
 
   /** Frees what the pipeline keeps on the GPU (cached prompts, kept latents); before release. */
   dispose(): void {
