@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ancestralStep,
   eulerAncestralUpdate,
+  eulerStep,
   modelInputScale,
   planEulerAncestral,
   sigmaAt,
@@ -61,5 +62,24 @@ describe('Euler ancestral, trailing spacing', () => {
     const x = Float32Array.of(1);
     eulerAncestralUpdate(x, Float32Array.of(2), 14.61466, 1.61289, () => Float32Array.of(1));
     expect(x[0]).toBeCloseTo(1 + 2 * dt + sigmaUp, 4);
+  });
+
+  it('the discrete (non-ancestral) step goes straight to sigma_next and never reads noise', () => {
+    expect(eulerStep('euler-discrete', 14.61466, 1.61289)).toEqual({
+      dt: 1.61289 - 14.61466,
+      sigmaUp: 0,
+    });
+    const x = Float32Array.of(1);
+    eulerAncestralUpdate(
+      x,
+      Float32Array.of(2),
+      14.61466,
+      1.61289,
+      () => {
+        throw new Error('noise read');
+      },
+      'euler-discrete',
+    );
+    expect(x[0]).toBeCloseTo(1 + 2 * (1.61289 - 14.61466), 4);
   });
 });

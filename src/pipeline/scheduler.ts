@@ -78,7 +78,22 @@ export function ancestralStep(sigma: number, sigmaNext: number): { dt: number; s
 }
 
 /**
- * One Euler ancestral update, in place: with epsilon prediction the derivative
+ * Coefficients of one step of either scheduler: x <- x + eps * dt + noise * sigmaUp.
+ * EulerDiscreteScheduler (with diffusers' default s_churn 0) is the deterministic Euler step
+ * straight to sigmaNext; it still draws noise in every `step`, but multiplies it by 0.
+ */
+export function eulerStep(
+  kind: SchedulerKind,
+  sigma: number,
+  sigmaNext: number,
+): { dt: number; sigmaUp: number } {
+  return kind === 'euler-ancestral'
+    ? ancestralStep(sigma, sigmaNext)
+    : { dt: sigmaNext - sigma, sigmaUp: 0 };
+}
+
+/**
+ * One Euler update (ancestral unless `kind` says otherwise), in place: with epsilon prediction the derivative
  * (x - x0) / sigma is eps itself, so x <- x + eps * dt + noise * sigmaUp.
  * `noise` is only read when sigmaUp > 0 (never on the last step).
  */
@@ -88,8 +103,9 @@ export function eulerAncestralUpdate(
   sigma: number,
   sigmaNext: number,
   noise: () => Float32Array,
+  kind: SchedulerKind = 'euler-ancestral',
 ): void {
-  const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
+  const { dt, sigmaUp } = eulerStep(kind, sigma, sigmaNext);
   for (let i = 0; i < latents.length; i++)
     latents[i] = (latents[i] as number) + (eps[i] as number) * dt;
   if (sigmaUp > 0) {

@@ -17,7 +17,7 @@ import {
   type NoiseGeneratorName,
 } from './noise/noise-generators.ts';
 import {
-  ancestralStep,
+  eulerStep,
   eulerAncestralUpdate,
   modelInputScale,
   planEulerAncestral,
@@ -214,11 +214,7 @@ export class TextToImagePipeline {
   constructor(
     private readonly model: SdxlModel,
     private readonly traits: DenoiseTraits = SDXL_TURBO_DENOISE,
-  ) {
-    // Contract for the model-family work (issue #17): euler-discrete lands with it.
-    if (traits.scheduler !== 'euler-ancestral' || traits.vaeScalingFactor !== VAE_SCALING_FACTOR)
-      throw new RangeError(`scheduler ${traits.scheduler} is not implemented yet`);
-  }
+  ) {}
 
   /** Frees what the pipeline keeps on the GPU (cached prompts, kept latents); before release. */
   dispose(): void {
@@ -520,8 +516,13 @@ export class TextToImagePipeline {
         const estimate = latents.map((v, j) => v - sigma * (eps[j] as number));
         await preview(i + 1, { type: 'float32', dims, data: estimate });
       }
-      eulerAncestralUpdate(latents, eps, sigma, plan.sigmas[i + 1] as number, () =>
-        noise.sample(count),
+      eulerAncestralUpdate(
+        latents,
+        eps,
+        sigma,
+        plan.sigmas[i + 1] as number,
+        () => noise.sample(count),
+        this.traits.scheduler,
       );
       unetSteps.push(now() - stepStart);
       checkpoint();
@@ -655,14 +656,14 @@ export class TextToImagePipeline {
             throw error;
           }
         }
-        const { dt, sigmaUp } = ancestralStep(sigma, sigmaNext);
+        const { dt, sigmaUp } = eulerStep(this.traits.scheduler, sigma, sigmaNext);
         // The host path draws noise only when sigma_up > 0; so does this one (same sequence).
         // Without noise (the last step) a single broadcast 0 is uploaded instead of a tensor.
         const stepNoise: SessionTensor =
           sigmaUp > 0
             ? { type: 'float32', dims, data: noise.sample(count) }
             : { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) };
-        const outScale = last ? 1 / VAE_SCALING_FACTOR : modelInputScale(sigmaNext);
+        const outScale = last ? 1 / this.traits.vaeScalingFactor : modelInputScale(sigmaNext);
         const step = last ? helpers.stepToVae : helpers.stepToUnet;
         // TAESDXL decodes the unscaled latents; the VAE takes them / 0.13025 ('scaled').
         const names = last && !keepLatents ? ['scaled'] : ['latents', 'scaled'];
@@ -817,7 +818,7 @@ export class TextToImagePipeline {
             noise: { type: 'float32', dims: [1, 1, 1, 1], data: new Float32Array(1) },
             dt: scalar(0),
             sigma_up: scalar(0),
-            out_scale: scalar(1 / VAE_SCALING_FACTOR),
+            out_scale: scalar(1 / this.traits.vaeScalingFactor),
           },
           ['scaled'],
         )
@@ -883,7 +884,7 @@ export class TextToImagePipeline {
       params.height / VAE_DOWNSAMPLE,
       params.width / VAE_DOWNSAMPLE,
     ];
-    const unscaled = latents.map((v) => v / VAE_SCALING_FACTOR);
+    const unscaled = latents.map((v) => v / this.traits.vaeScalingFactor);
     const out = await vaeDecoder.run(
       { [input.name]: floatTensor(input, 'vae_decoder', dims, unscaled) },
       [outputName],
