@@ -106,11 +106,24 @@ export function eulerAncestralUpdate(
   kind: SchedulerKind = 'euler-ancestral',
 ): void {
   const { dt, sigmaUp } = eulerStep(kind, sigma, sigmaNext);
+  applyEulerStep(latents, eps, dt, sigmaUp > 0 ? noise() : null, sigmaUp);
+}
+
+/**
+ * x <- x + eps * dt, then + noise * sigmaUp when there is noise, in place (in this order and
+ * with a float32 rounding after each sum: the host's arithmetic, which the step graph mirrors).
+ */
+export function applyEulerStep(
+  latents: Float32Array,
+  eps: ArrayLike<number>,
+  dt: number,
+  noise: ArrayLike<number> | null,
+  sigmaUp: number,
+): void {
   for (let i = 0; i < latents.length; i++)
     latents[i] = (latents[i] as number) + (eps[i] as number) * dt;
-  if (sigmaUp > 0) {
-    const n = noise();
+  if (noise) {
     for (let i = 0; i < latents.length; i++)
-      latents[i] = (latents[i] as number) + (n[i] as number) * sigmaUp;
+      latents[i] = (latents[i] as number) + (noise[i] as number) * sigmaUp;
   }
 }
