@@ -49,7 +49,7 @@ export function sigmaAt(timestep: number): number {
   return sigma;
 }
 
-export interface EulerAncestralPlan {
+export interface EulerPlan {
   /** The timesteps handed to the UNet, highest first. */
   timesteps: number[];
   /** sigma for each timestep, then a final 0. */
@@ -58,10 +58,19 @@ export interface EulerAncestralPlan {
   initNoiseSigma: number;
 }
 
-export function planEulerAncestral(timesteps: number[]): EulerAncestralPlan {
+/**
+ * Sigmas and initial noise scale for the timesteps, as both of diffusers' Euler schedulers set
+ * them (set_timesteps: the training sigmas at the timesteps, then a final 0; init_noise_sigma:
+ * sigma_max for trailing spacing).
+ */
+export function planEuler(timesteps: number[]): EulerPlan {
   const sigmas = [...timesteps.map(sigmaAt), 0];
   return { timesteps, sigmas, initNoiseSigma: Math.max(...sigmas) };
 }
+
+/** The plan is the same for both schedulers; the names stay for the ancestral tests. */
+export type EulerAncestralPlan = EulerPlan;
+export const planEulerAncestral = planEuler;
 
 /** The UNet sees x / sqrt(sigma^2 + 1) (diffusers' scale_model_input). */
 export function modelInputScale(sigma: number): number {
@@ -80,7 +89,8 @@ export function ancestralStep(sigma: number, sigmaNext: number): { dt: number; s
 /**
  * Coefficients of one step of either scheduler: x <- x + eps * dt + noise * sigmaUp.
  * EulerDiscreteScheduler (with diffusers' default s_churn 0) is the deterministic Euler step
- * straight to sigmaNext; it still draws noise in every `step`, but multiplies it by 0.
+ * straight to sigmaNext: older diffusers releases still draw noise in every `step` and
+ * multiply it by 0, newer ones draw only when s_churn > 0; either way no step noise is used.
  */
 export function eulerStep(
   kind: SchedulerKind,

@@ -11,8 +11,8 @@ import type { NoiseSource } from '../noise/noise-generators.ts';
 import {
   eulerStep,
   modelInputScale,
-  planEulerAncestral,
-  type EulerAncestralPlan,
+  planEuler,
+  type EulerPlan,
   type SchedulerKind,
 } from '../scheduler.ts';
 import {
@@ -29,7 +29,7 @@ import type { LatentOps } from './latent-ops.ts';
 export interface StartingLatents {
   dims: number[];
   count: number;
-  plan: EulerAncestralPlan;
+  plan: EulerPlan;
   /** Goes on to draw each step's noise from the same sequence. */
   noise: NoiseSource;
   latents: Float32Array;
@@ -58,7 +58,7 @@ export function startingLatents(
   imageLatents: Float32Array | null,
 ): StartingLatents {
   const count = elementCount(dims);
-  const plan = planEulerAncestral(timesteps);
+  const plan = planEuler(timesteps);
   const noise = createNoise(generator, seed);
   if (imageLatents && generator === 'torch-cpu') noise.sample(count); // latent_dist.sample's draw
   const latents = noise.sample(count);
