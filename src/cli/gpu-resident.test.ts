@@ -11,7 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeModelSet } from '../../scripts/test-model/write-model-set.ts';
 import { loadSdxlModel, type LoadedModel, type SessionFactory } from '../pipeline/model-loader.ts';
 import { OrtGraphSession } from '../pipeline/ort/ort-session.ts';
-import { TextToImagePipeline, type TextToImageParams } from '../pipeline/text-to-image.ts';
+import {
+  SDXL_TURBO_DENOISE,
+  TextToImagePipeline,
+  type TextToImageParams,
+} from '../pipeline/text-to-image.ts';
 import { directorySource, nodeSessionFactory } from './node-model.ts';
 
 const deviceSessionFactory: SessionFactory = async (_graph, model, externalData) => {
@@ -83,4 +87,25 @@ describe('the device path (helper graphs)', () => {
     expect(maxAbsDiff(first.pixels, again.pixels)).toBeGreaterThan(0);
     pipeline.dispose();
   });
+
+  it.each([
+    ['fp32', 'host', 'device'],
+    ['fp16', 'hostFp16', 'deviceFp16'],
+  ] as const)(
+    'runs the Euler discrete scheduler (SDXL-Lightning) too: the host path image (%s)',
+    async (_dtype, host, device) => {
+      const discrete = { ...SDXL_TURBO_DENOISE, scheduler: 'euler-discrete' as const };
+      for (const steps of [1, 2, 4]) {
+        const params = { ...base, steps };
+        const a = await new TextToImagePipeline(models[host]!, discrete).generate(params);
+        const b = await new TextToImagePipeline(models[device]!, discrete).generate(params);
+        expect(b.timings.gpuResident).toBe(true);
+        expect(maxAbsDiff(a.pixels, b.pixels)).toBeLessThanOrEqual(1);
+        // One step from sigma_max to 0 is the same step for both schedulers; more are not.
+        const ancestral = await new TextToImagePipeline(models[device]!).generate(params);
+        if (steps === 1) expect(maxAbsDiff(ancestral.pixels, b.pixels)).toBe(0);
+        else expect(maxAbsDiff(ancestral.pixels, b.pixels)).toBeGreaterThan(1);
+      }
+    },
+  );
 });
