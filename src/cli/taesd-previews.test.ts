@@ -108,6 +108,19 @@ describe('TAESDXL previews', () => {
     },
   );
 
+  it('does not reuse latents drawn with another noise generator', async () => {
+    const params = { ...base, steps: 2 };
+    const pipeline = new TextToImagePipeline(models.host!);
+    await pipeline.generate({ ...params, noise: 'torch-cpu' }, { decoder: 'taesd' });
+    const other = await pipeline.generate({ ...params, noise: 'mulberry32' });
+    expect(other.timings.latentsReused).toBeUndefined();
+    const fresh = await new TextToImagePipeline(models.host!).generate({
+      ...params,
+      noise: 'mulberry32',
+    });
+    expect(maxAbsDiff(other.pixels, fresh.pixels)).toBe(0);
+  });
+
   it('with 2-4 steps, hands over a TAESDXL picture after every step but the last', async () => {
     const collect = async (kind: Kind, steps: number) => {
       const previews: StepPreview[] = [];

@@ -243,10 +243,12 @@ export class TextToImagePipeline {
     };
     const decoder: LatentDecoder =
       control.decoder === 'taesd' && this.model.taesdDecoder ? 'taesd' : 'vae';
-    // Text-to-image latents depend on the prompt's ids, seed, steps and size only.
+    // Text-to-image latents depend on the prompt's ids, seed, noise generator, steps and size
+    // only (the scheduler and VAE scale are the pipeline's own).
+    const noiseGenerator = params.noise ?? DEFAULT_NOISE_GENERATOR;
     const latentsKey = init
       ? null
-      : `${key}|${params.seed}|${params.steps}|${params.width}x${params.height}`;
+      : `${key}|${params.seed}|${noiseGenerator}|${params.steps}|${params.width}x${params.height}`;
     if (latentsKey !== null && this.kept?.key === latentsKey && decoder === 'vae') {
       return this.decodeKept(this.kept, params, now, start, tokenized - start);
     }
@@ -283,7 +285,7 @@ export class TextToImagePipeline {
     const starting = startingLatents(
       latentDims(params),
       params.seed,
-      params.noise ?? DEFAULT_NOISE_GENERATOR,
+      noiseGenerator,
       timesteps,
       imageLatents?.latents ?? null,
     );
