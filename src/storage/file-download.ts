@@ -9,7 +9,8 @@
  * costs one chunk of traffic, and the hash covers the whole file in order without a second pass.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { chunkCount, chunkLength, type StoredFile } from './chunk-store.ts';
+import { chunkCount, chunkLength } from './chunk-store.ts';
+import type { WeightStoreWriter } from './weight-store.ts';
 import { ByteChunker } from './byte-chunker.ts';
 import { WeightDownloadError, WeightFileError, errorMessage } from './errors.ts';
 import {
@@ -21,30 +22,12 @@ import {
   statusError,
   type FetchFn,
 } from './http-file.ts';
-import type { Manifest, ManifestFile } from './manifest.ts';
+import type { ManifestFile } from './manifest.ts';
 import { downloadAsFloat16 } from './fp16-file-download.ts';
-
-/** The part of the chunk store a download needs (a test can wrap it to inject failures). */
-export interface WeightStore {
-  storedFile(modelId: string, path: string): Promise<StoredFile | undefined>;
-  beginFile(
-    modelId: string,
-    path: string,
-    expect: { bytes: number; sha256?: string },
-  ): Promise<StoredFile>;
-  storedChunkIndices(modelId: string, path: string): Promise<Set<number>>;
-  readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null>;
-  putChunk(modelId: string, path: string, index: number, bytes: Uint8Array): Promise<void>;
-  deleteChunk(modelId: string, path: string, index: number): Promise<void>;
-  resetFile(modelId: string, path: string): Promise<void>;
-  deleteFile(modelId: string, path: string): Promise<void>;
-  markComplete(modelId: string, path: string, sha256?: string): Promise<StoredFile>;
-  saveManifest(manifest: Manifest): Promise<void>;
-}
 
 export interface FileDownloadContext {
   modelId: string;
-  store: WeightStore;
+  store: WeightStoreWriter;
   fetch: FetchFn;
   /** Re-read and check the chunks of files already marked complete. */
   verifyComplete: boolean;
