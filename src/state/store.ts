@@ -80,6 +80,8 @@ export function createAppStore(deps: StoreDeps): AppStore {
       ...parameters.state,
       ...imageInput.state,
       ...generation.state,
+      // Derived by `set` after every change; the worker has not said 'ready' yet.
+      status: 'starting',
       handleWorkerEvent: (ev) => {
         if (get().fatal) return; // an incompatible or dead worker: ignore whatever it says
         onEvent(ev);

@@ -10,7 +10,7 @@ import type { Slice, SliceContext } from './context';
 
 type EngineData = Pick<
   AppData,
-  'capabilities' | 'workerReady' | 'fatal' | 'error' | 'restartNotice' | 'status'
+  'capabilities' | 'workerReady' | 'fatal' | 'error' | 'restartNotice'
 >;
 type EngineActions = Pick<
   AppActions,
@@ -38,7 +38,6 @@ export function createEngineSlice(ctx: SliceContext): Slice<EngineData & EngineA
       fatal: false,
       error: null,
       restartNotice: null,
-      status: 'starting',
 
       clearError: () => {
         if (!get().fatal) set({ error: null });
