@@ -18,6 +18,7 @@ import {
   checkFileAnswer,
   checkFirstBytes,
   discardBody,
+  failedAttempt,
   fetchFile,
 } from './file-request.ts';
 import { statusError, type FetchFn } from './http-file.ts';
@@ -114,19 +115,7 @@ export async function downloadFile(
     } catch (error) {
       ctx.setLoaded(file.path, walk.storedBytes);
       if (walk.next > before) attempt = 0; // progress was made: count failures afresh
-      if (signal.aborted) continue; // paused (or cancelled: runnable() says so)
-      if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
-      attempt += 1;
-      if (attempt >= ctx.maxAttempts) {
-        throw new WeightDownloadError(
-          `${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`,
-        );
-      }
-      try {
-        await ctx.delay(ctx.retryDelayMs(attempt - 1), signal);
-      } catch {
-        // paused or cancelled while waiting: the loop asks runnable() what to do
-      }
+      attempt = await failedAttempt(error, signal, attempt, ctx);
     }
   }
   if (walk.count === 0) await checkEmptyFile(walk, ctx);

@@ -1,7 +1,7 @@
 /**
  * Fetching a manifest file (or a byte range of it) for a download, and the checks every answer
  * gets before its bytes are stored: the status, not a web page, the range that was asked for,
- * the length the manifest gives, and the first bytes. Both ways of storing a file (as it is,
+ * the length the manifest gives, and the first bytes; and what a failed attempt leads to. Both ways of storing a file (as it is,
  * ./file-download.ts, and converted to fp16, ./fp16-file-download.ts) fetch through here, so a
  * host's quirks are handled once.
  */
@@ -15,6 +15,7 @@ import {
   statusError,
   type FetchFn,
 } from './http-file.ts';
+import type { FileDownloadContext } from './file-download.ts';
 import type { ManifestFile } from './manifest.ts';
 
 /** Bytes [start, stop) of the file; the whole file unless a range is given. */
@@ -158,4 +159,28 @@ export function checkFirstBytes(file: ManifestFile, head: Uint8Array): void {
       `${file.path}: ${file.url} sent a Git LFS pointer (a small text stand-in), not the file itself`,
     );
   }
+}
+
+/**
+ * After a failed attempt: a pause or cancel (the attempt's signal aborted) is no failure, an
+ * error another attempt cannot fix is thrown, and a retryable one is counted and waited out
+ * (or thrown once `maxAttempts` have failed). Returns the failures counted so far.
+ */
+export async function failedAttempt(
+  error: unknown,
+  signal: AbortSignal,
+  failures: number,
+  ctx: Pick<FileDownloadContext, 'maxAttempts' | 'retryDelayMs' | 'delay'>,
+): Promise<number> {
+  if (signal.aborted) return failures; // paused (or cancelled: runnable() says so)
+  if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
+  const counted = failures + 1;
+  if (counted >= ctx.maxAttempts) {
+    throw new WeightDownloadError(
+      `${error.message} (gave up after ${counted} attempt${counted === 1 ? '' : 's'})`,
+    );
+  }
+  // Paused or cancelled while waiting: the caller's next runnable() says which.
+  await ctx.delay(ctx.retryDelayMs(counted - 1), signal).catch(() => {});
+  return counted;
 }

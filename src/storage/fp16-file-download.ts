@@ -26,7 +26,13 @@ import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { ByteChunker } from './byte-chunker.ts';
 import { chunkCount } from './chunk-store.ts';
 import { WeightDownloadError, WeightFileError, errorMessage } from './errors.ts';
-import { bodyPieces, checkFileAnswer, checkFirstBytes, fetchFile } from './file-request.ts';
+import {
+  bodyPieces,
+  checkFileAnswer,
+  checkFirstBytes,
+  failedAttempt,
+  fetchFile,
+} from './file-request.ts';
 import type { FileDownloadContext, FileOutcome } from './file-download.ts';
 import type { ManifestFile } from './manifest.ts';
 
@@ -61,13 +67,7 @@ async function withRetries<T>(
     try {
       return await attempt(signal);
     } catch (error) {
-      if (signal.aborted) continue; // paused (or cancelled: runnable() says so)
-      if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
-      failures += 1;
-      if (failures >= ctx.maxAttempts) {
-        throw new WeightDownloadError(`${error.message} (gave up after ${failures} attempts)`);
-      }
-      await ctx.delay(ctx.retryDelayMs(failures - 1), signal).catch(() => {});
+      failures = await failedAttempt(error, signal, failures, ctx);
     }
   }
 }
