@@ -3,7 +3,7 @@
  * per-step previews that come back (newest wins), live mode's request per edit, and the
  * full-VAE decode that follows a TAESDXL preview frame after a pause.
  */
-import type { GenerateParams } from '../../protocol/messages';
+import type { GenerateParams, WorkerEvent } from '../../protocol/messages';
 import { imageToImageBlocker, wireImage } from '../input-image';
 import { cleanPrompt } from '../settings';
 import { canGenerate, sizeOf, type AppActions, type AppData } from '../app-state';
@@ -28,6 +28,12 @@ type GenerationShared = Pick<
 
 /** The worker events this slice answers. */
 type Handled = 'generation-started' | 'superseded' | 'frame' | 'preview';
+
+/** What a frame and a per-step preview both carry: the picture and how it was made. */
+function pictureOf(ev: Extract<WorkerEvent, { type: 'frame' | 'preview' }>) {
+  const { id, width, height, pixels, backend, params } = ev;
+  return { id, width, height, pixels, backend, params };
+}
 
 export function createGenerationSlice(
   ctx: SliceContext,
@@ -190,12 +196,7 @@ export function createGenerationSlice(
         }
         set({
           frame: {
-            id: ev.id,
-            width: ev.width,
-            height: ev.height,
-            pixels: ev.pixels,
-            backend: ev.backend,
-            params: ev.params,
+            ...pictureOf(ev),
             timings: ev.timings,
             ...(ev.decoder ? { decoder: ev.decoder } : {}),
             latencyMs: askedAt === undefined ? null : now() - askedAt,
@@ -212,12 +213,7 @@ export function createGenerationSlice(
         if (ev.pixels.byteLength !== ev.width * ev.height * 4) return;
         set({
           frame: {
-            id: ev.id,
-            width: ev.width,
-            height: ev.height,
-            pixels: ev.pixels,
-            backend: ev.backend,
-            params: ev.params,
+            ...pictureOf(ev),
             timings: null,
             decoder: 'taesd',
             preview: { step: ev.step, steps: ev.steps },
