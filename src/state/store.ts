@@ -56,7 +56,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
     const parameters = createParametersSlice(ctx, nextSeed);
     const imageInput = createImageInputSlice(ctx);
     const generation = createGenerationSlice(ctx, nextSeed);
-    Object.assign(shared, model.shared, generation.shared);
+    // Typed as SharedOps: the compiler checks that some slice provides each one.
+    const provided: SharedOps = { ...model.shared, ...generation.shared };
+    Object.assign(shared, provided);
 
     // Typed as all of them: the compiler checks that every worker event has a handler
     // (and the slices' `Handled` types check that each one names real events).
