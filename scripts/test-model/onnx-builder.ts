@@ -16,6 +16,7 @@ import {
   valueInfo,
 } from '../../src/pipeline/onnx/schema.ts';
 import { float32ToHalf } from '../../src/pipeline/float16.ts';
+import { elementBits } from '../../src/pipeline/onnx/element-types.ts';
 
 export type FloatType = 'fp32' | 'fp16';
 /** A dimension: a fixed size or a symbolic name (dim_param). */
@@ -48,24 +49,11 @@ interface PendingInitializer {
   bytes: () => Uint8Array;
 }
 
-/** ONNX element size in bytes, for the types the builder writes. */
+/** ONNX element size in bytes, for the types the builder writes (whole bytes only). */
 export function elementBytes(dataType: number): number {
-  switch (dataType) {
-    case TensorDataType.INT64:
-    case TensorDataType.DOUBLE:
-      return 8;
-    case TensorDataType.FLOAT:
-    case TensorDataType.INT32:
-      return 4;
-    case TensorDataType.FLOAT16:
-      return 2;
-    case TensorDataType.UINT8:
-    case TensorDataType.INT8:
-    case TensorDataType.BOOL:
-      return 1;
-    default:
-      throw new Error(`no element size for ONNX type ${dataType}`);
-  }
+  const bits = elementBits(dataType);
+  if (bits === null || bits % 8 !== 0) throw new Error(`no element size for ONNX type ${dataType}`);
+  return bits / 8;
 }
 
 /** Where serialized initializer bytes go: the pieces a streaming writer needs. */
@@ -173,8 +161,8 @@ export class GraphBuilder {
 
   private raw(name: string, dims: number[], dataType: number, bytes: Uint8Array): string {
     const count = dims.reduce((a, b) => a * b, 1);
-    const width = dataType === TensorDataType.INT64 ? 8 : dataType === TensorDataType.FLOAT ? 4 : 2;
-    if (count * width !== bytes.length) throw new Error(`${name}: ${dims} does not match data`);
+    if (count * elementBytes(dataType) !== bytes.length)
+      throw new Error(`${name}: ${dims} does not match data`);
     this.initializers.push({
       name: this.claim(name),
       dims,

@@ -10,6 +10,7 @@
  */
 import type { GraphName } from './model-layout.ts';
 import type { GraphInput } from './onnx/inspect.ts';
+import { ortTypeOf } from './onnx/element-types.ts';
 import { TensorDataType } from './onnx/schema.ts';
 import { ModelFormatError } from './tensors.ts';
 
@@ -44,13 +45,7 @@ const CONTRACTS: Record<GraphName, readonly InputRule[]> = {
   vaeEncoder: [{ name: 'sample', types: FLOATS, rank: 4, sizes: { 1: 3 }, anyNameIfSingle: true }],
 };
 
-const TYPE_NAMES: Record<number, string> = {
-  [TensorDataType.FLOAT]: 'float32',
-  [TensorDataType.FLOAT16]: 'float16',
-  [TensorDataType.INT32]: 'int32',
-  [TensorDataType.INT64]: 'int64',
-};
-const typeName = (type: number) => TYPE_NAMES[type] ?? `type ${type}`;
+const typeName = (type: number) => ortTypeOf(type) ?? `type ${type}`;
 const shapeText = (dims: ReadonlyArray<number | string | null>) =>
   `[${dims.map((d) => d ?? '?').join(', ')}]`;
 

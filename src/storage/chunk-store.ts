@@ -24,6 +24,7 @@ import {
   errorMessage,
 } from './errors.ts';
 import type { Manifest } from './manifest.ts';
+import type { StoredFile, WeightStore } from './weight-store.ts';
 
 export const WEIGHT_DB_NAME = 'sdxl-turbo-weights';
 export const DEFAULT_CHUNK_SIZE = 16 * MiB;
@@ -39,21 +40,6 @@ export interface StoredChunk {
   length: number;
   /** CRC-32 of the bytes (hex): cheap, and enough to notice a damaged or cut piece. */
   crc32: string;
-}
-
-/** What the store knows about one file. */
-export interface StoredFile {
-  modelId: string;
-  path: string;
-  bytes: number;
-  chunkSize: number;
-  /** How many of the file's chunks are stored (not necessarily a prefix). */
-  chunksStored: number;
-  bytesStored: number;
-  /** Every chunk stored, the total size checked, and the SHA-256 checked when one is expected. */
-  complete: boolean;
-  /** The expected SHA-256 (from the manifest); once complete, the file's verified hash. */
-  sha256?: string;
 }
 
 export interface ChunkStoreOptions {
@@ -112,7 +98,8 @@ export function adaptiveChunkSize(bytes: number): number {
   return size;
 }
 
-export class ChunkStore {
+/** The weight store in IndexedDB. */
+export class ChunkStore implements WeightStore {
   /** The fixed chunk size, or null: chosen per file by adaptiveChunkSize. */
   readonly chunkSize: number | null;
   readonly dbName: string;

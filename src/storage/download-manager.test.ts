@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { promisifyRequest } from 'idb-keyval';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, chunkKey, type StoredChunk } from './chunk-store.ts';
-import { downloadModel, type DownloadOptions, type WeightStore } from './download-manager.ts';
+import { downloadModel, type DownloadOptions } from './download-manager.ts';
+import type { WeightStore } from './weight-store.ts';
 import type { DownloadProgress } from './download-progress.ts';
 import {
   DownloadCancelledError,

@@ -11,7 +11,8 @@ import {
   WeightFileError,
   isQuotaExceeded,
 } from './errors.ts';
-import { downloadFile, type FileDownloadContext, type WeightStore } from './file-download.ts';
+import { downloadFile, type FileDownloadContext } from './file-download.ts';
+import type { WeightStoreWriter } from './weight-store.ts';
 import { remoteFileSize, type FetchFn } from './http-file.ts';
 import {
   manifestKeptBytes,
@@ -23,10 +24,9 @@ import { ProgressTracker, type DownloadProgress } from './download-progress.ts';
 import { browserStorageEnv, freeBytes, type StorageEnv } from './storage-env.ts';
 
 export type { DownloadProgress, TransferProgress } from './download-progress.ts';
-export type { WeightStore } from './file-download.ts';
 
 export interface DownloadOptions {
-  store: WeightStore;
+  store: WeightStoreWriter;
   /** Default: globalThis.fetch. */
   fetch?: FetchFn;
   /** Default: navigator.storage. */

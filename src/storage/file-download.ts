@@ -9,42 +9,25 @@
  * costs one chunk of traffic, and the hash covers the whole file in order without a second pass.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { chunkCount, chunkLength, type StoredFile } from './chunk-store.ts';
+import { chunkCount, chunkLength } from './chunk-store.ts';
+import type { WeightStoreWriter } from './weight-store.ts';
 import { ByteChunker } from './byte-chunker.ts';
-import { WeightDownloadError, WeightFileError, errorMessage } from './errors.ts';
+import { WeightDownloadError, WeightFileError } from './errors.ts';
 import {
-  htmlPageError,
-  isHtmlResponse,
-  networkError,
-  parseContentRange,
-  recognizeNonModelBytes,
-  statusError,
-  type FetchFn,
-} from './http-file.ts';
-import type { Manifest, ManifestFile } from './manifest.ts';
+  bodyPieces,
+  checkFileAnswer,
+  checkFirstBytes,
+  discardBody,
+  failedAttempt,
+  fetchFile,
+} from './file-request.ts';
+import { statusError, type FetchFn } from './http-file.ts';
+import type { ManifestFile } from './manifest.ts';
 import { downloadAsFloat16 } from './fp16-file-download.ts';
-
-/** The part of the chunk store a download needs (a test can wrap it to inject failures). */
-export interface WeightStore {
-  storedFile(modelId: string, path: string): Promise<StoredFile | undefined>;
-  beginFile(
-    modelId: string,
-    path: string,
-    expect: { bytes: number; sha256?: string },
-  ): Promise<StoredFile>;
-  storedChunkIndices(modelId: string, path: string): Promise<Set<number>>;
-  readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null>;
-  putChunk(modelId: string, path: string, index: number, bytes: Uint8Array): Promise<void>;
-  deleteChunk(modelId: string, path: string, index: number): Promise<void>;
-  resetFile(modelId: string, path: string): Promise<void>;
-  deleteFile(modelId: string, path: string): Promise<void>;
-  markComplete(modelId: string, path: string, sha256?: string): Promise<StoredFile>;
-  saveManifest(manifest: Manifest): Promise<void>;
-}
 
 export interface FileDownloadContext {
   modelId: string;
-  store: WeightStore;
+  store: WeightStoreWriter;
   fetch: FetchFn;
   /** Re-read and check the chunks of files already marked complete. */
   verifyComplete: boolean;
@@ -132,19 +115,7 @@ export async function downloadFile(
     } catch (error) {
       ctx.setLoaded(file.path, walk.storedBytes);
       if (walk.next > before) attempt = 0; // progress was made: count failures afresh
-      if (signal.aborted) continue; // paused (or cancelled: runnable() says so)
-      if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
-      attempt += 1;
-      if (attempt >= ctx.maxAttempts) {
-        throw new WeightDownloadError(
-          `${error.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`,
-        );
-      }
-      try {
-        await ctx.delay(ctx.retryDelayMs(attempt - 1), signal);
-      } catch {
-        // paused or cancelled while waiting: the loop asks runnable() what to do
-      }
+      attempt = await failedAttempt(error, signal, attempt, ctx);
     }
   }
   if (walk.count === 0) await checkEmptyFile(walk, ctx);
@@ -183,35 +154,13 @@ async function fetchChunks(
   const start = walk.next * walk.chunkSize;
   const stop = Math.min(end * walk.chunkSize, file.bytes);
   const ranged = start > 0 || stop < file.bytes;
-  let response: Response;
-  try {
-    response = await ctx.fetch(file.url, {
-      credentials: 'omit',
-      // The bytes go to IndexedDB; a second copy in the HTTP cache would only cost disk.
-      cache: 'no-store',
-      signal,
-      ...(ranged ? { headers: { Range: `bytes=${start}-${stop - 1}` } } : {}),
-    });
-  } catch (error) {
-    if (signal.aborted) throw error;
-    throw networkError(file.path, file.url, error);
-  }
-
-  const body = response.body;
-  const discard = () => void body?.cancel().catch(() => {});
+  const response = await fetchFile(ctx.fetch, file, signal, start, stop);
   if ((response.status === 404 || response.status === 410) && file.optional) {
-    discard();
+    discardBody(response);
     await ctx.store.deleteFile(ctx.modelId, file.path);
     return 'absent';
   }
-  if (!response.ok) {
-    discard();
-    throw statusError(file.path, file.url, response);
-  }
-  if (isHtmlResponse(response)) {
-    discard();
-    throw htmlPageError(file.path, file.url);
-  }
+  checkFileAnswer(file, response, start, stop);
   if (ranged && response.status === 200) {
     // The server ignored Range and is sending the whole file: start the file over from this
     // body, cleanly (no chunk of the old attempt survives to be mixed with the new one).
@@ -223,47 +172,7 @@ async function fetchChunks(
     ctx.setLoaded(file.path, 0);
     return streamInto(walk, response, 0, file.bytes, walk.count, signal, ctx);
   }
-  if (ranged) {
-    if (response.status !== 206) {
-      discard();
-      throw new WeightDownloadError(
-        `${file.path}: ${file.url} answered a range request with HTTP ${response.status}`,
-      );
-    }
-    // Content-Range is readable cross-origin only where the host exposes it (Hugging Face
-    // does); without it the body length below still has to match.
-    const header = response.headers.get('Content-Range');
-    const range = parseContentRange(header);
-    if (
-      header !== null &&
-      (!range ||
-        range.start !== start ||
-        range.end !== stop - 1 ||
-        (range.total !== null && range.total !== file.bytes))
-    ) {
-      discard();
-      throw new WeightFileError(
-        `${file.path}: asked ${file.url} for bytes ${start}-${stop - 1} of ${file.bytes}, got "${header}"`,
-      );
-    }
-  } else {
-    checkDeclaredLength(file, response, discard);
-  }
   return streamInto(walk, response, start, stop, end, signal, ctx);
-}
-
-/** A full-file answer whose Content-Length disagrees with the manifest is the wrong file. */
-function checkDeclaredLength(file: ManifestFile, response: Response, discard: () => void): void {
-  const declared = response.headers.get('Content-Length');
-  const encoding = response.headers.get('Content-Encoding');
-  // A compressed transfer declares the compressed length; the body check below still holds.
-  if (declared === null || (encoding && encoding !== 'identity')) return;
-  if (Number(declared) !== file.bytes) {
-    discard();
-    throw new WeightFileError(
-      `${file.path}: ${file.url} is ${declared} bytes, the manifest says ${file.bytes}`,
-    );
-  }
 }
 
 async function streamInto(
@@ -276,8 +185,6 @@ async function streamInto(
   ctx: FileDownloadContext,
 ): Promise<'done'> {
   const { file } = walk;
-  if (!response.body) throw new WeightDownloadError(`${file.path}: ${file.url} sent no body`, true);
-  const reader = response.body.getReader();
   const chunker = new ByteChunker(walk.chunkSize);
   const expected = stop - start;
   let received = 0;
@@ -301,9 +208,7 @@ async function streamInto(
     if (write) await write;
   };
   try {
-    for (;;) {
-      const { done, value } = await readPiece(reader, file, signal);
-      if (done) break;
+    for await (const value of bodyPieces(response, file, signal)) {
       if (received === 0 && start === 0) checkFirstBytes(file, value);
       received += value.byteLength;
       if (received > expected) {
@@ -329,7 +234,7 @@ async function streamInto(
     await settle();
     if (rest.byteLength > 0) await store(rest);
   } catch (error) {
-    void reader.cancel().catch(() => {});
+    // (Leaving the loop has cancelled the body.)
     await settle(); // a failed write is the better error (a full disk beats a cut connection)
     throw error;
   }
@@ -339,63 +244,15 @@ async function streamInto(
   return 'done';
 }
 
-/**
- * The next piece of the body. A read that fails mid-body is a dropped connection: worth another
- * (ranged) attempt. The read also ends when `signal` aborts: Node's fetch leaves a read pending
- * forever when the request is aborted after the whole body has arrived.
- */
-async function readPiece(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  file: ManifestFile,
-  signal: AbortSignal,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([reader.read(), aborted]);
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    throw new WeightDownloadError(
-      `${file.path}: the connection to ${file.url} broke (${errorMessage(error)})`,
-      true,
-    );
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
 /** Bytes of the response for [start, stop) already stored (and so in walk.storedBytes). */
 function storedFrom(walk: Walk, start: number, stop: number): number {
   return Math.max(0, Math.min(walk.next * walk.chunkSize, stop) - start);
 }
 
-/** An HTML page is never a model file; a Git LFS pointer is never a graph or weights. */
-function checkFirstBytes(file: ManifestFile, head: Uint8Array): void {
-  const kind = recognizeNonModelBytes(head);
-  if (kind === 'html') throw htmlPageError(file.path, file.url);
-  if (
-    kind === 'lfs-pointer' &&
-    (file.role === 'graph' || file.role === 'external-data' || file.role === 'weights')
-  ) {
-    throw new WeightFileError(
-      `${file.path}: ${file.url} sent a Git LFS pointer (a small text stand-in), not the file itself`,
-    );
-  }
-}
-
 /** A zero-byte file needs no chunk, but the server must still have it. */
 async function checkEmptyFile(walk: Walk, ctx: FileDownloadContext): Promise<void> {
   const signal = await ctx.runnable();
-  let response: Response;
-  try {
-    response = await ctx.fetch(walk.file.url, { credentials: 'omit', cache: 'no-store', signal });
-  } catch (error) {
-    throw networkError(walk.file.path, walk.file.url, error);
-  }
-  void response.body?.cancel().catch(() => {});
+  const response = await fetchFile(ctx.fetch, walk.file, signal);
+  discardBody(response);
   if (!response.ok) throw statusError(walk.file.path, walk.file.url, response);
 }

@@ -27,13 +27,12 @@ import { ByteChunker } from './byte-chunker.ts';
 import { chunkCount } from './chunk-store.ts';
 import { WeightDownloadError, WeightFileError, errorMessage } from './errors.ts';
 import {
-  htmlPageError,
-  isHtmlResponse,
-  networkError,
-  parseContentRange,
-  recognizeNonModelBytes,
-  statusError,
-} from './http-file.ts';
+  bodyPieces,
+  checkFileAnswer,
+  checkFirstBytes,
+  failedAttempt,
+  fetchFile,
+} from './file-request.ts';
 import type { FileDownloadContext, FileOutcome } from './file-download.ts';
 import type { ManifestFile } from './manifest.ts';
 
@@ -68,13 +67,7 @@ async function withRetries<T>(
     try {
       return await attempt(signal);
     } catch (error) {
-      if (signal.aborted) continue; // paused (or cancelled: runnable() says so)
-      if (!(error instanceof WeightDownloadError && error.retryable)) throw error;
-      failures += 1;
-      if (failures >= ctx.maxAttempts) {
-        throw new WeightDownloadError(`${error.message} (gave up after ${failures} attempts)`);
-      }
-      await ctx.delay(ctx.retryDelayMs(failures - 1), signal).catch(() => {});
+      failures = await failedAttempt(error, signal, failures, ctx);
     }
   }
 }
@@ -89,7 +82,7 @@ async function fetchWhole(
   const response = await request(file, signal, ctx);
   const bytes = new Uint8Array(file.bytes);
   let received = 0;
-  for await (const piece of pieces(response, file, signal)) {
+  for await (const piece of bodyPieces(response, file, signal)) {
     if (received === 0) checkFirstBytes(file, piece);
     if (received + piece.byteLength > file.bytes) {
       throw new WeightFileError(
@@ -212,7 +205,7 @@ async function streamConverted(
     state.next += 1;
     ctx.setLoaded(file.path, resumePoint(layout, state.next * chunkSize).sourceOffset);
   };
-  for await (let piece of pieces(response, file, signal)) {
+  for await (let piece of bodyPieces(response, file, signal)) {
     ctx.received(file.path, piece.byteLength);
     if (skip > 0) {
       const dropped = Math.min(skip, piece.byteLength);
@@ -243,94 +236,7 @@ async function request(
   start = 0,
   stop = file.bytes,
 ): Promise<Response> {
-  const ranged = start > 0 || stop < file.bytes;
-  let response: Response;
-  try {
-    response = await ctx.fetch(file.url, {
-      credentials: 'omit',
-      cache: 'no-store',
-      signal,
-      ...(ranged ? { headers: { Range: `bytes=${start}-${stop - 1}` } } : {}),
-    });
-  } catch (error) {
-    if (signal.aborted) throw error;
-    throw networkError(file.path, file.url, error);
-  }
-  const discard = () => void response.body?.cancel().catch(() => {});
-  if (!response.ok) {
-    discard();
-    throw statusError(file.path, file.url, response);
-  }
-  if (isHtmlResponse(response)) {
-    discard();
-    throw htmlPageError(file.path, file.url);
-  }
-  const header = response.headers.get('Content-Range');
-  if (ranged && response.status === 206 && header !== null) {
-    const range = parseContentRange(header);
-    if (
-      !range ||
-      range.start !== start ||
-      range.end !== stop - 1 ||
-      (range.total !== null && range.total !== file.bytes)
-    ) {
-      discard();
-      throw new WeightFileError(
-        `${file.path}: asked ${file.url} for bytes ${start}-${stop - 1} of ${file.bytes}, got "${header}"`,
-      );
-    }
-  }
-  const declared = response.headers.get('Content-Length');
-  const encoding = response.headers.get('Content-Encoding');
-  if (response.status === 200 && declared !== null && (!encoding || encoding === 'identity')) {
-    if (Number(declared) !== file.bytes) {
-      discard();
-      throw new WeightFileError(
-        `${file.path}: ${file.url} is ${declared} bytes, the manifest says ${file.bytes}`,
-      );
-    }
-  }
+  const response = await fetchFile(ctx.fetch, file, signal, start, stop);
+  checkFileAnswer(file, response, start, stop);
   return response;
-}
-
-/** The body's pieces; a read that fails midway is a dropped connection (worth a retry). */
-async function* pieces(response: Response, file: ManifestFile, signal: AbortSignal) {
-  if (!response.body) throw new WeightDownloadError(`${file.path}: ${file.url} sent no body`, true);
-  const reader = response.body.getReader();
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await Promise.race([reader.read(), aborted]);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw new WeightDownloadError(
-          `${file.path}: the connection to ${file.url} broke (${errorMessage(error)})`,
-          true,
-        );
-      }
-      if (result.done) return;
-      yield result.value;
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    void reader.cancel().catch(() => {});
-  }
-}
-
-function checkFirstBytes(file: ManifestFile, head: Uint8Array): void {
-  const kind = recognizeNonModelBytes(head);
-  if (kind === 'html') throw htmlPageError(file.path, file.url);
-  if (kind === 'lfs-pointer') {
-    throw new WeightFileError(
-      `${file.path}: ${file.url} sent a Git LFS pointer, not the file itself`,
-    );
-  }
 }

@@ -5,6 +5,7 @@
  * that file, each under the limit and each holding whole tensors; the loader passes
  * `blob.slice(start, end)` for each slice, which costs nothing until the runtime reads it.
  */
+import { tensorByteLength } from '../pipeline/onnx/element-types.ts';
 import { GiB } from './byte-units.ts';
 import {
   readExternalTensor,
@@ -41,12 +42,6 @@ interface TensorRef {
   length: number;
 }
 
-/** Bytes per element by TensorProto.DataType; 4-bit types count as half a byte. */
-const ELEMENT_BYTES: Record<number, number> = {
-  1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16,
-  16: 2, 17: 1, 18: 1, 19: 1, 20: 1, 21: 0.5, 22: 0.5, 23: 0.5,
-}; // prettier-ignore
-
 function entry(info: ExternalTensorInfo, key: string): string | undefined {
   return info.entries.find((e) => e.key === key)?.value;
 }
@@ -59,13 +54,16 @@ function toRef(info: ExternalTensorInfo): TensorRef {
   let length = Number(entry(info, 'length') ?? NaN);
   if (entry(info, 'length') === undefined) {
     // No length: the tensor's own size (dims x element size), as onnxruntime computes it.
-    const elementBytes = ELEMENT_BYTES[info.dataType];
-    if (elementBytes === undefined) {
+    const bytes = tensorByteLength(
+      info.dataType,
+      info.dims.reduce((n, d) => n * d, 1),
+    );
+    if (bytes === null) {
       throw new Error(
         `ONNX tensor ${info.name}: external, no length, and data type ${info.dataType}`,
       );
     }
-    length = Math.ceil(info.dims.reduce((n, d) => n * d, 1) * elementBytes);
+    length = bytes;
   }
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new Error(

@@ -4,7 +4,7 @@
  * backed, so gigabytes of weights reach onnxruntime-web without passing through one buffer).
  */
 import type { ModelSource } from '../pipeline/model-loader.ts';
-import type { ChunkStore, StoredFile } from './chunk-store.ts';
+import type { StoredFile, WeightStore, WeightStoreReader } from './weight-store.ts';
 import { StoredChunkDamagedError } from './errors.ts';
 import { parseManifest, storedSizeMatches, type Manifest } from './manifest.ts';
 
@@ -21,10 +21,8 @@ export class StoredFileMissingError extends Error {
   override name = 'StoredFileMissingError';
 }
 
-type ReadableStore = Pick<ChunkStore, 'readFileAsBlob' | 'readFileVerified' | 'storedFile'>;
-
 /** Reads the files of `manifest` from `store`; paths are the manifest's (standard layout). */
-export function storedSource(store: ReadableStore, manifest: Manifest): BlobModelSource {
+export function storedSource(store: WeightStoreReader, manifest: Manifest): BlobModelSource {
   const listed = new Set(manifest.files.map((file) => file.path));
   const locate = (path: string) => `${manifest.displayName} (stored in this browser): ${path}`;
   const read = async <T>(path: string, how: (id: string, path: string) => Promise<T>) => {
@@ -76,7 +74,7 @@ export interface StoredModelStatus {
 
 /** How much of a manifest is in the store, from the file records (no chunk is read). */
 export async function storedModelStatus(
-  store: Pick<ChunkStore, 'storedFile'>,
+  store: Pick<WeightStore, 'storedFile'>,
   manifest: Manifest,
 ): Promise<StoredModelStatus> {
   let storedBytes = 0;
@@ -97,7 +95,7 @@ export async function storedModelStatus(
  * worker loads it from the store instead of the network, which also works offline.
  */
 export async function findStoredModel(
-  store: Pick<ChunkStore, 'storedManifests' | 'storedFile'>,
+  store: WeightStoreReader,
   baseUrlOrId: string,
 ): Promise<Manifest | null> {
   const wanted = baseUrlOrId.endsWith('/') ? baseUrlOrId : `${baseUrlOrId}/`;

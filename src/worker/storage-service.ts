@@ -4,7 +4,7 @@ import type {
   StoredModelInfo,
   WorkerEvent,
 } from '../protocol/messages.ts';
-import type { ChunkStore } from '../storage/chunk-store.ts';
+import type { WeightStore } from '../storage/weight-store.ts';
 import {
   downloadModel,
   type DownloadProgress,
@@ -35,7 +35,7 @@ export class StorageUnavailableError extends Error {
 export interface StorageHost {
   post(event: WorkerEvent): void;
   /** null when this browser offers no IndexedDB. */
-  store: ChunkStore | null;
+  store: WeightStore | null;
   fetch: FetchFn;
   env: StorageEnv;
   /** The URL relative model URLs resolve against. */
@@ -83,7 +83,7 @@ export class StorageService {
     }
   }
 
-  private requireStore(): ChunkStore {
+  private requireStore(): WeightStore {
     if (!this.host.store) {
       throw new StorageUnavailableError(
         'This browser does not let the app store data (IndexedDB is unavailable, as in some private windows). The model can still be loaded for this visit.',

@@ -8,6 +8,7 @@ import { loadSdxlModel, type SessionFactory } from '../pipeline/model-loader.ts'
 import { PROTOCOL_VERSION, type WorkerEvent } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { ChunkStore } from '../storage/chunk-store.ts';
+import type { WeightStore } from '../storage/weight-store.ts';
 import { HOSTED_MODELS } from '../storage/hosted-models.ts';
 import { manifestBytes, manifestKeptBytes } from '../storage/manifest.ts';
 import { reshardingSessionFactory } from '../storage/reshard.ts';
@@ -35,7 +36,7 @@ const post = (event: WorkerEvent, transfer: Transferable[] = []) => {
 const capabilities = probeCapabilities();
 
 /** The weight store; null where IndexedDB is unavailable (models then stream each visit). */
-function openWeightStore(): ChunkStore | null {
+function openWeightStore(): WeightStore | null {
   try {
     return new ChunkStore();
   } catch {
