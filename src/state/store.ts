@@ -49,6 +49,9 @@ import {
   type InitialSettings,
   type SizeKey,
 } from './settings';
+// Model families (issue 17): the loaded model's family sets the steps and sizes offered.
+import { clampSteps, familyOffersSize, settingsForFamily } from './family-choices';
+import { familyOf, isFamilyId, type FamilyId } from '../pipeline/families/registry';
 
 /** The only thing the store needs from the worker: a way to send it a request. */
 export interface WorkerPort {
@@ -118,6 +121,8 @@ export interface LoadedModel {
   previews?: boolean;
   /** Bytes its files added up to while loading (0 when the worker reported none). */
   bytes: number;
+  /** Its model family (families/): steps, sizes, image-to-image. */
+  family: FamilyId;
 }
 
 /**
@@ -166,6 +171,8 @@ export interface AppData {
   size: SizeKey;
   modelUrl: string;
   backendChoice: BackendChoice;
+  /** The family chosen for a custom URL; 'auto': recognised from the export's config files. */
+  familyChoice: FamilyId | 'auto';
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
   /**
@@ -234,6 +241,7 @@ export interface AppActions {
   setSize(size: string): void;
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
+  setFamilyChoice(choice: string): void;
   setLive(live: boolean): void;
   setPreviews(previews: boolean): void;
   /** Image-to-image from this (decoded, full-size) image; `name` is shown under it. */
@@ -414,7 +422,12 @@ export function createAppStore(deps: StoreDeps): AppStore {
         case 'model-loaded': {
           if (s.load?.id !== ev.id) return;
           const liveAfterLoad = s.live && s.prompt.trim() !== '';
+          const family = ev.family ?? familyOf(null).id;
           set({
+            // Steps and size the new model's family does not offer become its defaults; a
+            // family without image-to-image drops the input image (its panel is hidden).
+            ...settingsForFamily(family, s.steps, s.size),
+            ...(familyOf(family).imageToImage ? {} : { inputImage: null }),
             load: null,
             restartNotice: s.restartNotice && { ...s.restartNotice, reloading: false },
             model: {
@@ -428,6 +441,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
               maxImagePixels: ev.maxImagePixels ?? null,
               previews: ev.previews ?? false,
               bytes: s.load.files.reduce((n, f) => n + Math.max(f.totalBytes, f.loadedBytes), 0),
+              family: family as FamilyId,
             },
           });
           // Live mode: the picture for the prompt already typed appears without a click.
@@ -591,8 +605,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
 
     /** Posts 'load-model': the worker reads the model from storage when it is stored there. */
     const startLoad = (baseUrl: string, id = nextRequestId++) => {
-      const backend = get().backendChoice;
-      deps.port.post({ type: 'load-model', id, baseUrl, backend });
+      const { backendChoice: backend, familyChoice } = get();
+      const family = familyChoice === 'auto' ? {} : { family: familyChoice };
+      deps.port.post({ type: 'load-model', id, baseUrl, backend, ...family });
       set({ load: { id, baseUrl, backend, files: [] }, model: null, error: null });
     };
 
@@ -686,6 +701,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       size: DEFAULT_SIZE,
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
+      familyChoice: 'auto',
       live: true,
       previews: true,
       seedLocked: true,
@@ -714,7 +730,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
       setPrompt: (prompt) => edit({ prompt }),
       setSteps: (steps) => {
         if (!Number.isFinite(steps)) return;
-        edit({ steps: Math.min(4, Math.max(1, Math.round(steps))) });
+        edit({ steps: clampSteps(Math.round(steps), familyOf(get().model?.family)) });
       },
       setSeed: (input) => {
         const seed = parseSeed(input);
@@ -731,13 +747,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
         const seed = parseSeed(r.seed);
         const patch: Partial<AppData> = {
           prompt: r.prompt,
-          steps: Math.min(4, Math.max(1, Math.round(r.steps))),
+          steps: clampSteps(Math.round(r.steps), familyOf(get().model?.family)),
           ...(seed !== null ? { seed } : {}),
           // Settings that name no generator are from before torch-cpu: mulberry32 made them.
           noise: isNoiseGeneratorName(r.noise) ? r.noise : UNNAMED_NOISE_GENERATOR,
         };
         const size = sizeOf(get().size);
-        const key = sizeKeyOf(r.width, r.height);
+        const found = sizeKeyOf(r.width, r.height);
+        const key = found !== null && familyOffersSize(get().model?.family, found) ? found : null;
         if (key !== null && (size.width !== r.width || size.height !== r.height)) {
           const { inputImage } = get();
           patch.size = key;
@@ -748,7 +765,7 @@ export function createAppStore(deps: StoreDeps): AppStore {
         edit(patch);
       },
       setSize: (size) => {
-        if (!isSizeKey(size)) return;
+        if (!isSizeKey(size) || !familyOffersSize(get().model?.family, size)) return;
         const { inputImage } = get();
         const { width, height } = sizeOf(size);
         edit({ size, inputImage: inputImage && refitInputImage(inputImage, width, height) });
@@ -781,6 +798,9 @@ export function createAppStore(deps: StoreDeps): AppStore {
       setModelUrl: (modelUrl) => set({ modelUrl }),
       setBackendChoice: (choice) => {
         if (isBackendChoice(choice)) set({ backendChoice: choice });
+      },
+      setFamilyChoice: (choice) => {
+        if (choice === 'auto' || isFamilyId(choice)) set({ familyChoice: choice });
       },
       clearError: () => {
         if (!get().fatal) set({ error: null });

@@ -4,7 +4,8 @@
  * the pipeline under their `path`, which is always the standard export layout
  * (src/pipeline/model-layout.ts) even when the host names the file differently.
  */
-import { MODEL_FILES } from '../pipeline/model-layout.ts';
+import { isFamilyId, recogniseFamily, type FamilyId } from '../pipeline/families/registry.ts';
+import { FAMILY_CONFIG_FILES, MODEL_FILES } from '../pipeline/model-layout.ts';
 import { externalDataFiles } from '../pipeline/onnx/inspect.ts';
 import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { WeightFileError, errorMessage } from './errors.ts';
@@ -59,6 +60,11 @@ export interface Manifest {
   displayName: string;
   baseUrl: string;
   files: ManifestFile[];
+  /**
+   * The model family (src/pipeline/families/): steps, sizes, sampler, image-to-image. Absent in
+   * manifests saved before families existed: the loader then reads the export's config files.
+   */
+  family?: FamilyId;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9._@-]+$/;
@@ -182,7 +188,11 @@ export function parseManifest(json: unknown): Manifest {
     }
     seen.add(file.path);
   }
-  return { id, revision, displayName, baseUrl, files: parsed };
+  const family = record['family'];
+  if (family !== undefined && !isFamilyId(family)) {
+    fail('manifest.family', `is not a known model family: ${String(family)}`);
+  }
+  return { id, revision, displayName, baseUrl, files: parsed, ...(family ? { family } : {}) };
 }
 
 /** The sum of the manifest's file sizes. */
@@ -249,6 +259,8 @@ export interface ManifestFromUrlOptions {
   signal?: AbortSignal;
   /** Defaults: an id derived from the URL, the URL as the display name, revision 'unknown'. */
   id?: string;
+  /** The family the user chose; absent: recognised from the export's config files. */
+  family?: FamilyId;
   displayName?: string;
   revision?: string;
 }
@@ -333,13 +345,51 @@ export async function manifestFromBaseUrl(
     });
   }
 
+  const family =
+    options.family ??
+    recogniseFamily({
+      schedulerConfig: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.schedulerConfig),
+        fetchFn,
+        options.signal,
+      ),
+      modelIndex: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.modelIndex),
+        fetchFn,
+        options.signal,
+      ),
+    }).id;
+
   return parseManifest({
     id: options.id ?? urlId(base.href),
     revision: options.revision ?? 'unknown',
     displayName: options.displayName ?? base.href,
     baseUrl: base.href,
     files,
+    family,
   });
+}
+
+/**
+ * A small JSON file (a diffusers config), or null when it is absent, unreadable or not JSON:
+ * it only helps recognise the model family, so nothing about it fails a plan.
+ */
+async function fetchOptionalJson(
+  url: string,
+  fetchFn: FetchFn,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  try {
+    const response = await fetchFn(url, { credentials: 'omit', signal });
+    if (!response.ok || isHtmlResponse(response)) {
+      void response.body?.cancel().catch(() => {});
+      return null;
+    }
+    return (await response.json()) as unknown;
+  } catch {
+    if (signal?.aborted) throw signal.reason;
+    return null;
+  }
 }
 
 /** The whole graph file, or null when an optional graph answers 404. */
