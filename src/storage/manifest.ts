@@ -4,7 +4,12 @@
  * the pipeline under their `path`, which is always the standard export layout
  * (src/pipeline/model-layout.ts) even when the host names the file differently.
  */
-import { isFamilyId, recogniseFamily, type FamilyId } from '../pipeline/families/registry.ts';
+import {
+  familyOf,
+  isFamilyId,
+  recogniseFamily,
+  type FamilyId,
+} from '../pipeline/families/registry.ts';
 import { FAMILY_CONFIG_FILES, MODEL_FILES } from '../pipeline/model-layout.ts';
 import { externalDataFiles } from '../pipeline/onnx/inspect.ts';
 import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
@@ -279,6 +284,22 @@ export async function manifestFromBaseUrl(
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const files: ManifestFile[] = [];
   const urlOf = (path: string) => new URL(path, base).href;
+  // The family first: it says which graphs the export has (no vae_encoder for SDXL-Lightning).
+  const familyId =
+    options.family ??
+    recogniseFamily({
+      schedulerConfig: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.schedulerConfig),
+        fetchFn,
+        options.signal,
+      ),
+      modelIndex: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.modelIndex),
+        fetchFn,
+        options.signal,
+      ),
+    }).id;
+  const family = familyOf(familyId);
 
   for (const { path, optional } of LAYOUT_TOKENIZER_FILES) {
     const url = urlOf(path);
@@ -290,7 +311,9 @@ export async function manifestFromBaseUrl(
     files.push({ path, url, bytes, role: 'tokenizer', ...(optional ? { optional } : {}) });
   }
 
+  const familyGraphs: readonly string[] = [...family.graphs.required, ...family.graphs.optional];
   for (const { graph, path, optional } of LAYOUT_GRAPHS) {
+    if (!familyGraphs.includes(graph)) continue;
     const url = urlOf(path);
     // A graph with external data is small (its weights live elsewhere); a big one holds its
     // weights inline (exporters only split past 2 GB). Reading a 1.4 GB text_encoder_2 just to
@@ -345,28 +368,13 @@ export async function manifestFromBaseUrl(
     });
   }
 
-  const family =
-    options.family ??
-    recogniseFamily({
-      schedulerConfig: await fetchOptionalJson(
-        urlOf(FAMILY_CONFIG_FILES.schedulerConfig),
-        fetchFn,
-        options.signal,
-      ),
-      modelIndex: await fetchOptionalJson(
-        urlOf(FAMILY_CONFIG_FILES.modelIndex),
-        fetchFn,
-        options.signal,
-      ),
-    }).id;
-
   return parseManifest({
     id: options.id ?? urlId(base.href),
     revision: options.revision ?? 'unknown',
     displayName: options.displayName ?? base.href,
     baseUrl: base.href,
     files,
-    family,
+    family: familyId,
   });
 }
 
