@@ -43,6 +43,9 @@ test.afterEach(async ({ page }) => {
 test('SDXL-Lightning: recognised, three UNet shards stored, 4 steps match the Node runner, 0 weight requests on the next visit', async ({
   page,
 }) => {
+  // Two loads, a download and 4 steps at 768×768 twice on SwiftShader, plus the Node runner's
+  // reference: about 4 minutes on a busy 2-core machine, over the default 4-minute limit.
+  test.slow();
   const appUrl = `./?model=${encodeURIComponent(`${MODEL_SERVER}/${MODEL}/`)}&backend=webgpu`;
   await resetLog(page);
   await page.goto(appUrl);
