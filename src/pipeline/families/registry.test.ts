@@ -137,6 +137,9 @@ describe('recogniseFamily', () => {
   it("does not take SDXL base's leading-spacing EulerDiscrete config for Lightning", () => {
     const base = { ...LIGHTNING_SCHEDULER, timestep_spacing: 'leading' };
     expect(recogniseFamily({ schedulerConfig: base, modelIndex: null })).toBe(DEFAULT_FAMILY);
+    // No spacing in the config: diffusers' default (linspace), not Lightning's trailing.
+    const { timestep_spacing: _spacing, ...unspaced } = LIGHTNING_SCHEDULER;
+    expect(recogniseFamily({ schedulerConfig: unspaced, modelIndex: null })).toBe(DEFAULT_FAMILY);
   });
 
   it('takes an export without config files (or with unreadable ones) as the default family', () => {

@@ -55,6 +55,9 @@ export const SDXL_LIGHTNING = {
   imageToImage: false,
   recognise: (files) =>
     schedulerClassOf(files) === 'EulerDiscreteScheduler' &&
-    // Leading or linspace spacing is SDXL base's own config, not a Lightning export.
-    (stringField(files.schedulerConfig, 'timestep_spacing') ?? 'trailing') === 'trailing',
+    // With a scheduler config, its spacing must be trailing: leading (SDXL base's own config)
+    // or no spacing (diffusers' default, linspace) is not a Lightning export. Without one,
+    // model_index.json naming EulerDiscreteScheduler is all there is to go on.
+    (files.schedulerConfig === null ||
+      stringField(files.schedulerConfig, 'timestep_spacing') === 'trailing'),
 } as const satisfies ModelFamily;
