@@ -37,6 +37,7 @@ stage lint npm run -s lint
 stage typecheck npm run -s typecheck
 stage test-model-fp32 npm run -s make-test-model -- --out .test-models/tiny-fp32 --dtype fp32
 stage test-model-fp16 npm run -s make-test-model -- --out .test-models/tiny-fp16 --dtype fp16
+stage test-model-lightning npm run -s make-test-model -- --family sdxl-lightning --out .test-models/tiny-lightning --dtype fp32
 
 # Unit and e2e failures are counted from their JSON reports, not as stages.
 echo

@@ -309,28 +309,50 @@ export class GraphBuilder {
 
   /**
    * Serializes the model. With `externalData`, every float initializer's bytes go to one file
-   * of that name (returned as `data`), referenced by location/offset/length entries.
+   * of that name (returned as `data`), referenced by location/offset/length entries. With
+   * several names, the tensors are spread over that many files of about equal size, in order
+   * (as a sharded export is: SDXL-Lightning's web build has model.onnx_data, _1, _2); each
+   * file's bytes are in `files`.
    */
-  serialize(options: { externalData?: string; producerVersion?: string } = {}): {
+  serialize(
+    options: { externalData?: string | readonly string[]; producerVersion?: string } = {},
+  ): {
     model: Uint8Array;
     data?: Uint8Array;
+    files?: Array<{ location: string; data: Uint8Array }>;
   } {
+    const locations =
+      options.externalData === undefined
+        ? []
+        : typeof options.externalData === 'string'
+          ? [options.externalData]
+          : options.externalData;
+    const external = this.initializers.filter((t) => t.dataType !== TensorDataType.INT64);
+    const externalBytes = external.reduce((sum, t) => sum + t.byteLength, 0);
+    const shardTarget = Math.ceil(externalBytes / Math.max(1, locations.length));
     const tensors: Tensor[] = [];
-    const chunks: Array<{ offset: number; bytes: Uint8Array }> = [];
-    let end = 0;
+    const shards = locations.map((location) => ({
+      location,
+      chunks: [] as Array<{ offset: number; bytes: Uint8Array }>,
+      end: 0,
+    }));
+    let shardIndex = 0;
     for (const t of this.initializers) {
       const tensor: Tensor = { name: t.name, dims: t.dims, dataType: t.dataType };
       // int64 tensors (Reshape shapes and the like) stay inline: ONNX shape inference reads
       // them while loading, before external data is resolved, and onnxruntime refuses
       // ("Cannot parse data from external tensors"). onnx itself keeps tensors < 1 KB inline.
-      if (options.externalData && t.dataType !== TensorDataType.INT64) {
-        const offset = Math.ceil(end / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
+      if (shards.length > 0 && t.dataType !== TensorDataType.INT64) {
+        // The next file once this one has its share (the last takes what is left).
+        if (shardIndex < shards.length - 1 && shards[shardIndex]!.end >= shardTarget) shardIndex++;
+        const shard = shards[shardIndex]!;
+        const offset = Math.ceil(shard.end / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
         const bytes = t.bytes();
-        chunks.push({ offset, bytes });
-        end = offset + bytes.length;
+        shard.chunks.push({ offset, bytes });
+        shard.end = offset + bytes.length;
         tensor.dataLocation = DataLocation.EXTERNAL;
         tensor.externalData = [
-          { key: 'location', value: options.externalData },
+          { key: 'location', value: shard.location },
           { key: 'offset', value: String(offset) },
           { key: 'length', value: String(bytes.length) },
         ];
@@ -356,9 +378,12 @@ export class GraphBuilder {
       },
     };
     const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
-    if (!options.externalData) return { model: bytes };
-    const data = new Uint8Array(end);
-    for (const c of chunks) data.set(c.bytes, c.offset);
-    return { model: bytes, data };
+    if (shards.length === 0) return { model: bytes };
+    const files = shards.map((shard) => {
+      const data = new Uint8Array(shard.end);
+      for (const c of shard.chunks) data.set(c.bytes, c.offset);
+      return { location: shard.location, data };
+    });
+    return { model: bytes, data: files[0]!.data, files };
   }
 }

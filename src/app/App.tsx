@@ -1,6 +1,7 @@
 import { ErrorAlert } from './ErrorAlert';
 import { GenerateControls, GenerationSettings } from './GenerateControls';
 import { InputImagePanel } from './InputImagePanel';
+import { familyOf } from '../pipeline/families/registry';
 import { ModelSettings } from './ModelSettings';
 import { OfflineAndUpdates } from './OfflineAndUpdates';
 import { OutputPanel } from './OutputPanel';
@@ -17,6 +18,7 @@ export function App() {
   // The gallery needs its store; a unit render of <App/> without one simply has no gallery.
   const history = useOptionalHistoryStore();
   const ready = useAppStore((s) => s.model !== null);
+  const imageToImageFamily = familyOf(useAppStore((s) => s.model?.family)).imageToImage;
   return (
     <div className="app">
       <header className="app-header">
@@ -42,7 +44,8 @@ export function App() {
           </div>
           <div className="extras">
             <GenerationSettings />
-            <InputImagePanel />
+            {/* A family without image-to-image (no VAE encoder in its builds) has no input panel. */}
+            {imageToImageFamily && <InputImagePanel />}
             <CapabilityPanel />
           </div>
         </div>

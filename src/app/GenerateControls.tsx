@@ -4,7 +4,8 @@ import { canGenerate } from '../state/store';
 import { imageToImageBlocker } from '../state/input-image';
 import { MAX_SEED } from '../state/seed';
 import { NoiseField } from './NoiseField';
-import { SIZE_CHOICES, STEP_CHOICES, type SizeKey } from '../state/settings';
+import { familySizeOptions, type SizeOption } from '../state/family-choices';
+import { familyOf } from '../pipeline/families/registry';
 
 /**
  * The prompt, live mode and the Generate button: on a phone the image comes right after them,
@@ -91,9 +92,12 @@ export function GenerationSettings() {
   const setSteps = useAppStore((s) => s.setSteps);
   const setSize = useAppStore((s) => s.setSize);
   const maxImagePixels = useAppStore((s) => s.model?.maxImagePixels ?? null);
-  const fitsGpu = (key: SizeKey) =>
-    maxImagePixels === null || SIZE_CHOICES[key].width * SIZE_CHOICES[key].height <= maxImagePixels;
-  const someSizeTooLarge = (Object.keys(SIZE_CHOICES) as SizeKey[]).some((key) => !fitsGpu(key));
+  // The loaded model's family offers its own steps and sizes (the default family's before a load).
+  const family = familyOf(useAppStore((s) => s.model?.family));
+  const sizes = familySizeOptions(family);
+  const fitsGpu = (o: SizeOption) =>
+    maxImagePixels === null || o.width * o.height <= maxImagePixels;
+  const someSizeTooLarge = sizes.some((o) => !fitsGpu(o));
 
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
@@ -109,7 +113,7 @@ export function GenerationSettings() {
             value={steps}
             onChange={(e) => setSteps(Number(e.target.value))}
           >
-            {STEP_CHOICES.map((n) => (
+            {family.steps.choices.map((n) => (
               <option key={n} value={n}>
                 {n}
               </option>
@@ -125,9 +129,9 @@ export function GenerationSettings() {
             onChange={(e) => setSize(e.target.value)}
             aria-describedby={someSizeTooLarge ? `${id}-size-hint` : undefined}
           >
-            {(Object.keys(SIZE_CHOICES) as SizeKey[]).map((key) => (
-              <option key={key} value={key} disabled={!fitsGpu(key)}>
-                {SIZE_CHOICES[key].label}
+            {sizes.map((o) => (
+              <option key={o.key} value={o.key} disabled={!fitsGpu(o)}>
+                {o.label}
               </option>
             ))}
           </select>

@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useAppStore } from '../state/react';
 import { recommendHostedModel } from '../state/model-fit';
 import { BACKEND_CHOICES } from '../state/settings';
+import { MODEL_FAMILIES } from '../pipeline/families/registry';
 import { formatBytes } from './format';
 import { HostedModels, URL_CHOICE } from './HostedModels';
 import { buildTradeOff, recommendationReason } from './model-choice';
@@ -18,6 +19,8 @@ export function ModelChooser() {
   const caps = useAppStore((s) => s.capabilities);
   const modelUrl = useAppStore((s) => s.modelUrl);
   const backendChoice = useAppStore((s) => s.backendChoice);
+  const familyChoice = useAppStore((s) => s.familyChoice);
+  const setFamilyChoice = useAppStore((s) => s.setFamilyChoice);
   const workerReady = useAppStore((s) => s.workerReady && !s.fatal);
   const loadedUrl = useAppStore((s) => s.model?.baseUrl ?? null);
   const hasModel = loadedUrl !== null;
@@ -139,6 +142,27 @@ export function ModelChooser() {
               The folder of an SDXL Turbo export in the diffusers/optimum ONNX layout (
               <code>tokenizer/</code>, <code>text_encoder/</code>, <code>text_encoder_2/</code>,{' '}
               <code>unet/</code>, <code>vae_decoder/</code>).
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-family`}>Model family</label>
+            <select
+              id={`${id}-family`}
+              data-testid="model-family"
+              value={familyChoice}
+              onChange={(e) => setFamilyChoice(e.target.value)}
+              aria-describedby={`${id}-family-hint`}
+            >
+              <option value="auto">Recognise from its scheduler config</option>
+              {MODEL_FAMILIES.map((f) => (
+                <option key={f.id} value={f.id}>
+                  {f.displayName}
+                </option>
+              ))}
+            </select>
+            <p id={`${id}-family-hint`} className="hint">
+              For a model at a URL: its <code>scheduler/scheduler_config.json</code> and{' '}
+              <code>model_index.json</code> say which it is; choose one where they do not.
             </p>
           </div>
           <div className="field">

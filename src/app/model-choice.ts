@@ -5,6 +5,7 @@
  */
 import type { Capabilities, HostedModelInfo, StoredModelInfo } from '../protocol/messages';
 import { hasLargeGpu } from '../state/model-fit';
+import { DEFAULT_FAMILY, familyOf } from '../pipeline/families/registry';
 
 /** A build whose weights are squeezed to 4 bits (int4 MatMulNBits), computing in fp16. */
 export function isQuantizedBuild(m: HostedModelInfo): boolean {
@@ -13,6 +14,9 @@ export function isQuantizedBuild(m: HostedModelInfo): boolean {
 
 /** What choosing this build means, in one plain sentence. */
 export function buildTradeOff(m: HostedModelInfo): string {
+  // Another family than the default says what it is first (its steps and size).
+  const family = familyOf(m.family);
+  if (family !== DEFAULT_FAMILY) return `${family.displayName}: ${family.summary}`;
   if (isQuantizedBuild(m)) {
     return 'Smaller download and lighter on the GPU; the weights are squeezed to 4 bits, so fine detail is a little softer.';
   }

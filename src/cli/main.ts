@@ -4,6 +4,7 @@
  *
  *   cli tokenize --model DIR "some text"
  *   cli generate --model DIR --prompt "..." --seed N --steps K [--width W --height H] --out FILE.png
+ *       [--family sdxl-turbo|sdxl-lightning]  (default: recognised from the export's config files)
  *       [--image INPUT.png --strength S]    (image-to-image)  [--noise torch-cpu|mulberry32]
  *       [--decoder vae|taesd]                (taesd: TAESDXL, the live-preview decoder)
  *   cli noise --seed N --shape 1,4,64,64 [--draws K]     (see noise-command.ts)
@@ -12,9 +13,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MODEL_FAMILIES, isFamilyId, type FamilyId } from '../pipeline/families/registry.ts';
 import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
 import {
   TextToImagePipeline,
+  validateParams,
   type InitImage,
   type StageTimings,
 } from '../pipeline/text-to-image.ts';
@@ -37,6 +40,8 @@ const USAGE = `usage:
                [--image INPUT.png [--strength S]]   image-to-image (strength 0..1, default ${DEFAULT_STRENGTH})
                [--noise ${NOISE_GENERATORS.join('|')}]   seeded generator (default ${DEFAULT_NOISE_GENERATOR})
                [--decoder vae|taesd]   the full VAE (default) or TAESDXL (needs taesdxl/ in DIR)
+               [--family sdxl-turbo|sdxl-lightning]   default: from DIR's scheduler config; steps
+               and size default to the family's (Turbo 1 step 512×512, Lightning 4 at 1024×1024)
   ${NOISE_USAGE}
   ${CONVERT_USAGE}   fp32 export to fp16 (VAEs kept fp32)`;
 
@@ -93,8 +98,12 @@ async function generate(args: string[]): Promise<void> {
       strength: { type: 'string' },
       noise: { type: 'string' },
       decoder: { type: 'string', default: 'vae' },
+      family: { type: 'string' },
     },
   });
+  if (values.family !== undefined && !isFamilyId(values.family)) {
+    fail(`--family must be one of ${MODEL_FAMILIES.map((f) => f.id).join(', ')}`);
+  }
   const decoder = values.decoder;
   if (decoder !== 'vae' && decoder !== 'taesd')
     fail(`--decoder must be vae or taesd, got ${decoder}`);
@@ -103,13 +112,20 @@ async function generate(args: string[]): Promise<void> {
   if (!isNoiseGeneratorName(noise)) fail(`--noise must be one of ${NOISE_GENERATORS.join(', ')}`);
   if (values.prompt === undefined) fail('--prompt is required');
   if (!values.out) fail('--out is required');
+  // Steps and size default to the model family's (recognised from the export, or --family).
+  const loadStart = performance.now();
+  const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory, undefined, {
+    ...(values.family !== undefined ? { family: values.family as FamilyId } : {}),
+  });
+  const loadMs = performance.now() - loadStart;
+  const { family } = model;
   const params = {
     prompt: values.prompt,
     seed: integerOption(values.seed, 'seed'),
     noise,
-    steps: integerOption(values.steps, 'steps', 1),
-    width: integerOption(values.width, 'width', 512),
-    height: integerOption(values.height, 'height', 512),
+    steps: integerOption(values.steps, 'steps', family.steps.default),
+    width: integerOption(values.width, 'width', family.sizes.default.width),
+    height: integerOption(values.height, 'height', family.sizes.default.height),
     ...(values.image !== undefined
       ? { strength: numberOption(values.strength, 'strength', DEFAULT_STRENGTH) }
       : {}),
@@ -121,14 +137,18 @@ async function generate(args: string[]): Promise<void> {
   const init: InitImage | undefined =
     values.image !== undefined ? { image: await readPngImage(values.image) } : undefined;
 
-  const loadStart = performance.now();
-  const model = await loadSdxlModel(directorySource(values.model), nodeSessionFactory);
-  const loadMs = performance.now() - loadStart;
   try {
+    validateParams(params); // the pipeline's own ranges first, in its own words
+    if (!family.steps.choices.includes(params.steps)) {
+      throw new Error(
+        `--steps: ${family.displayName} runs ${family.steps.choices.join(', ')} steps, not ${params.steps}`,
+      );
+    }
     if (decoder === 'taesd' && !model.taesdDecoder) {
       throw new Error(`--decoder taesd: the model has no TAESDXL weights (${model.taesdMissing})`);
     }
-    const image = await new TextToImagePipeline(model).generate(params, { decoder }, init);
+    const pipeline = new TextToImagePipeline(model, family.denoise);
+    const image = await pipeline.generate(params, { decoder }, init);
     // The same text chunks as the app's Download PNG (prompt, seed, steps, size, model).
     const modelDir = resolve(values.model);
     const png = encodePngWithParameters(

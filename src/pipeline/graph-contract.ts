@@ -11,12 +11,13 @@
 import type { GraphName } from './model-layout.ts';
 import type { GraphInput } from './onnx/inspect.ts';
 import { ortTypeOf } from './onnx/element-types.ts';
-import { TensorDataType } from './onnx/schema.ts';
+import { SDXL_GRAPH_CONTRACT } from './families/sdxl-graphs.ts';
 import { ModelFormatError } from './tensors.ts';
 
-interface InputRule {
+/** What one input of a graph must be. */
+export interface InputRule {
   name: string;
-  /** Accepted element types (any when absent). */
+  /** Accepted element types (ONNX TensorProto.DataType numbers; any when absent). */
   types?: readonly number[];
   rank?: number;
   /** Axis -> size, where the file fixes that axis. */
@@ -25,35 +26,23 @@ interface InputRule {
   anyNameIfSingle?: boolean;
 }
 
-const FLOATS = [TensorDataType.FLOAT, TensorDataType.FLOAT16] as const;
-const IDS = [TensorDataType.INT32, TensorDataType.INT64] as const;
-const TOKEN_IDS: InputRule = { name: 'input_ids', types: IDS, rank: 2, sizes: { 1: 77 } };
-
-const CONTRACTS: Record<GraphName, readonly InputRule[]> = {
-  textEncoder: [TOKEN_IDS],
-  textEncoder2: [TOKEN_IDS],
-  unet: [
-    { name: 'sample', types: FLOATS, rank: 4, sizes: { 1: 4 } },
-    { name: 'timestep' },
-    { name: 'encoder_hidden_states', types: FLOATS, rank: 3, sizes: { 1: 77, 2: 2048 } },
-    { name: 'text_embeds', types: FLOATS, rank: 2, sizes: { 1: 1280 } },
-    { name: 'time_ids', types: FLOATS, rank: 2, sizes: { 1: 6 } },
-  ],
-  vaeDecoder: [
-    { name: 'latent_sample', types: FLOATS, rank: 4, sizes: { 1: 4 }, anyNameIfSingle: true },
-  ],
-  vaeEncoder: [{ name: 'sample', types: FLOATS, rank: 4, sizes: { 1: 3 }, anyNameIfSingle: true }],
-};
+/** Each graph's input rules; a model family declares its own (families/). */
+export type GraphContract = Readonly<Record<GraphName, readonly InputRule[]>>;
 
 const typeName = (type: number) => ortTypeOf(type) ?? `type ${type}`;
 const shapeText = (dims: ReadonlyArray<number | string | null>) =>
   `[${dims.map((d) => d ?? '?').join(', ')}]`;
 
 /** Throws a ModelFormatError naming `file` when `inputs` break the graph's contract. */
-export function checkGraphInputs(graph: GraphName, file: string, inputs: GraphInput[]): void {
+export function checkGraphInputs(
+  graph: GraphName,
+  file: string,
+  inputs: GraphInput[],
+  contract: GraphContract = SDXL_GRAPH_CONTRACT,
+): void {
   const names = inputs.map((i) => i.name);
   const listed = names.length > 0 ? names.join(', ') : 'none';
-  for (const rule of CONTRACTS[graph]) {
+  for (const rule of contract[graph]) {
     let input = inputs.find((i) => i.name === rule.name);
     if (!input && rule.anyNameIfSingle && inputs.length === 1) input = inputs[0];
     if (!input) {

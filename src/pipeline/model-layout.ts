@@ -18,6 +18,15 @@ export const MODEL_FILES = {
   taesd: 'taesdxl/diffusion_pytorch_model.safetensors',
 } as const;
 
+/**
+ * diffusers' config files that say which model an export is (families/registry.ts recognises
+ * the family from them). Optional: an export without them is taken as the default family.
+ */
+export const FAMILY_CONFIG_FILES = {
+  schedulerConfig: 'scheduler/scheduler_config.json',
+  modelIndex: 'model_index.json',
+} as const;
+
 /** The graphs of a model set, in the order a text-to-image run needs them. */
 export const GRAPH_NAMES = ['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder'] as const;
 /** Graphs a model set may lack: without vae_encoder there is no image-to-image. */

@@ -1,9 +1,12 @@
 import type { GraphSession } from './graph-session.ts';
-import { MODEL_FILES, type GraphName } from './model-layout.ts';
+import { FAMILY_CONFIG_FILES, MODEL_FILES, type GraphName } from './model-layout.ts';
 import { checkGraphInputs } from './graph-contract.ts';
 import { concatGraph, eulerStepGraph, pixelsGraph, type FloatDtype } from './onnx/helper-graphs.ts';
 import { decodeModel, externalDataFiles, graphInputs, type GraphInput } from './onnx/inspect.ts';
+import type { ModelFamily } from './families/family.ts';
+import { familyOf, recogniseFamily, type FamilyId } from './families/registry.ts';
 import { LoadWatchdog } from './load-watchdog.ts';
+import { modelUsesFloat16 } from './onnx/dtypes.ts';
 import { BlobReadTracker } from './ort/blob-read-tracker.ts';
 import { moveInitializersToExternal } from './onnx/inline-to-external.ts';
 import { ModelFormatError } from './tensors.ts';
@@ -61,7 +64,10 @@ export type LoadProgress = (file: string, loadedBytes: number, totalBytes: numbe
 export type ModelDtype = 'float32' | 'float16';
 
 export interface LoadedModel extends SdxlModel {
+  /** The UNet's weights' type (an fp16 graph with float32 inputs and outputs is float16). */
   dtype: ModelDtype;
+  /** Its model family: given by the caller, or recognised from the export's config files. */
+  family: ModelFamily;
   /** Why there is no `vaeEncoder` (image-to-image unavailable); null when there is one. */
   vaeEncoderMissing?: string | null;
   /** Why there is no `taesdDecoder` (no live previews); null when there is one. */
@@ -168,6 +174,8 @@ export const INLINE_WEIGHTS_LOCATION = 'inline-weights.onnx_data';
 
 export interface LoadOptions {
   watchdog?: LoadWatchdog;
+  /** The model family, when known (a hosted manifest, the user's choice); else recognised. */
+  family?: FamilyId;
   /** Graph size above which inline initializers move to external data (tests lower it). */
   moveInlineAbove?: number;
 }
@@ -180,7 +188,9 @@ async function loadGraph(
   onProgress: LoadProgress,
   watchdog: LoadWatchdog,
   moveInlineAbove: number,
+  family: ModelFamily,
   preloaded?: Uint8Array,
+  onGraphBytes?: (model: Uint8Array) => void,
 ): Promise<GraphSession> {
   const modelPath = GRAPH_FILES[graph];
   const { model, externalData } = await watchdog.watch(graph, 'reading', async (stage) => {
@@ -214,7 +224,8 @@ async function loadGraph(
       throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
     }
     // Before any external data is read or any session created: the wrong graph is refused here.
-    checkGraphInputs(graph, source.locate(modelPath), inputs);
+    checkGraphInputs(graph, source.locate(modelPath), inputs, family.graphs.contract);
+    onGraphBytes?.(model);
     const externalData: ExternalDataFile[] = [];
     for (const location of locations) {
       if (location.includes('..') || location.startsWith('/')) {
@@ -253,9 +264,18 @@ async function loadGraph(
   });
 }
 
+/** The export's family, from its scheduler_config.json and model_index.json (registry.ts). */
+export async function detectFamily(source: ModelSource): Promise<ModelFamily> {
+  const [schedulerConfig, modelIndex] = await Promise.all([
+    readOptionalJson(source, FAMILY_CONFIG_FILES.schedulerConfig).catch(() => null),
+    readOptionalJson(source, FAMILY_CONFIG_FILES.modelIndex).catch(() => null),
+  ]);
+  return recogniseFamily({ schedulerConfig, modelIndex });
+}
+
 /**
- * Loads tokenizers and the four text-to-image graphs, then the optional vae_encoder, one graph
- * at a time so that only one graph's bytes are held in JS memory at once.
+ * Loads tokenizers and the family's text-to-image graphs, then its optional graphs (the
+ * vae_encoder), one graph at a time so that only one graph's bytes are held in JS memory at once.
  */
 export async function loadSdxlModel(
   source: ModelSource,
@@ -265,8 +285,10 @@ export async function loadSdxlModel(
 ): Promise<LoadedModel> {
   const watchdog = options.watchdog ?? new LoadWatchdog();
   const moveInlineAbove = options.moveInlineAbove ?? MOVE_INLINE_ABOVE_BYTES;
+  const family = options.family ? familyOf(options.family) : await detectFamily(source);
   const { tokenizer, tokenizer2 } = await loadTokenizers(source);
   const sessions: GraphSession[] = [];
+  let unetFloat16 = false;
   const load = async (graph: GraphName) => {
     const session = await loadGraph(
       source,
@@ -275,6 +297,9 @@ export async function loadSdxlModel(
       onProgress,
       watchdog,
       moveInlineAbove,
+      family,
+      undefined,
+      graph === 'unet' ? (bytes) => (unetFloat16 = modelUsesFloat16(bytes)) : undefined,
     );
     sessions.push(session);
     return session;
@@ -289,12 +314,17 @@ export async function loadSdxlModel(
     let vaeEncoder: GraphSession | undefined;
     let vaeEncoderMissing: string | null = null;
     let encoderBytes: Uint8Array | null = null;
-    try {
-      encoderBytes = await source.readBytes(GRAPH_FILES.vaeEncoder, (loaded, total) =>
-        onProgress(GRAPH_FILES.vaeEncoder, loaded, total),
-      );
-    } catch (error) {
-      vaeEncoderMissing = `${source.locate(GRAPH_FILES.vaeEncoder)}: ${(error as Error).message}`;
+    if (family.graphs.optional.includes('vaeEncoder')) {
+      try {
+        encoderBytes = await source.readBytes(GRAPH_FILES.vaeEncoder, (loaded, total) =>
+          onProgress(GRAPH_FILES.vaeEncoder, loaded, total),
+        );
+      } catch (error) {
+        vaeEncoderMissing = `${source.locate(GRAPH_FILES.vaeEncoder)}: ${(error as Error).message}`;
+      }
+    } else {
+      // Not even asked for: this family's exports have none (no request, no 404 in the log).
+      vaeEncoderMissing = `${family.displayName} has no VAE encoder (text-to-image only)`;
     }
     if (encoderBytes) {
       vaeEncoder = await loadGraph(
@@ -304,6 +334,7 @@ export async function loadSdxlModel(
         onProgress,
         watchdog,
         moveInlineAbove,
+        family,
         encoderBytes,
       );
       sessions.push(vaeEncoder);
@@ -346,7 +377,9 @@ export async function loadSdxlModel(
       taesdDecoder,
       taesdMissing,
       ...(helpers ? { helpers } : {}),
-      dtype: sample.type,
+      // The weights' type, not the inputs': fp16 graphs may keep float32 at their edges.
+      dtype: unetFloat16 ? 'float16' : sample.type,
+      family,
       release: async () => {
         await Promise.all([...new Set(sessions)].map((s) => s.release()));
       },

@@ -8,7 +8,10 @@ import type {
   StageTimings,
 } from '../pipeline/text-to-image.ts';
 
+import type { FamilyId } from '../pipeline/families/registry.ts';
 import type { HostedModelInfo, StorageEvent, StorageRequest } from './storage-messages.ts';
+
+export type { FamilyId };
 
 export type * from './storage-messages.ts';
 
@@ -75,7 +78,14 @@ export interface InputImage {
 
 /** Messages from the page to the worker. */
 export type WorkerRequest =
-  | { type: 'load-model'; id: number; baseUrl: string; backend: BackendChoice }
+  | {
+      type: 'load-model';
+      id: number;
+      baseUrl: string;
+      backend: BackendChoice;
+      /** The model family, when the user chose one (absent: recognised from the export's files). */
+      family?: FamilyId;
+    }
   /**
    * Newest wins: a generate replaces any generate still waiting. A live one (sent while the
    * user types) lets the running generation finish so frames keep coming; any other
@@ -139,6 +149,8 @@ export type WorkerEvent =
       maxImagePixels?: number;
       /** The model has TAESDXL weights: live previews and per-step previews are possible. */
       previews?: boolean;
+      /** Its model family (steps, sizes, image-to-image); absent from older workers: SDXL Turbo. */
+      family?: FamilyId;
     }
   | { type: 'generation-started'; id: number }
   /** The request was replaced or cancelled before it produced a frame; not an error. */

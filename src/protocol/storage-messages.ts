@@ -3,6 +3,7 @@
  * running a download into IndexedDB, pausing it, and listing or deleting stored models.
  * Part of the WorkerRequest / WorkerEvent unions in messages.ts.
  */
+import type { FamilyId } from '../pipeline/families/registry.ts';
 
 export interface TransferFigures {
   loadedBytes: number;
@@ -51,6 +52,8 @@ export interface HostedModelInfo {
   approxBytes: number;
   /** What stays stored when less than the download (files converted to fp16 as they arrive). */
   keptBytes?: number;
+  /** Its model family (absent: SDXL Turbo). */
+  family?: FamilyId;
 }
 
 export type StorageRequest =

@@ -6,6 +6,7 @@ import type {
   WorkerRequest,
 } from './messages.ts';
 import { isNoiseGeneratorName } from '../pipeline/noise/noise-generators.ts';
+import { isFamilyId } from '../pipeline/families/registry.ts';
 
 /**
  * Checks a message received by the worker. Anything that is not a well-formed request
@@ -29,9 +30,11 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
   const id = msg['id'];
   switch (msg['type']) {
     case 'load-model': {
-      const { baseUrl, backend } = msg;
+      const { baseUrl, backend, family } = msg;
       if (typeof baseUrl !== 'string' || !isBackendChoice(backend)) return null;
-      return { type: 'load-model', id, baseUrl, backend };
+      // The user's family choice for a custom URL (absent: recognised from the export).
+      if (family !== undefined && !isFamilyId(family)) return null;
+      return { type: 'load-model', id, baseUrl, backend, ...(family ? { family } : {}) };
     }
     case 'generate': {
       const params = parseParams(msg['params']);

@@ -5,6 +5,7 @@
  * without importing the others.
  */
 import type { StoreApi } from 'zustand/vanilla';
+import type { FamilyId } from '../pipeline/families/registry';
 import type {
   Backend,
   BackendChoice,
@@ -93,6 +94,8 @@ export interface LoadedModel {
   previews?: boolean;
   /** Bytes its files added up to while loading (0 when the worker reported none). */
   bytes: number;
+  /** Its model family (families/): steps, sizes, image-to-image. */
+  family: FamilyId;
 }
 
 /** The newest frame received. `pixels` is the RGBA8 buffer the worker transferred to us. */
@@ -135,6 +138,8 @@ export interface AppData {
   size: SizeKey;
   modelUrl: string;
   backendChoice: BackendChoice;
+  /** The family chosen for a custom URL; 'auto': recognised from the export's config files. */
+  familyChoice: FamilyId | 'auto';
   /** Live mode: every edit of prompt, steps, seed or size asks for a new image. */
   live: boolean;
   /**
@@ -203,6 +208,7 @@ export interface AppActions {
   setSize(size: string): void;
   setModelUrl(url: string): void;
   setBackendChoice(choice: string): void;
+  setFamilyChoice(choice: string): void;
   setLive(live: boolean): void;
   setPreviews(previews: boolean): void;
   /** Image-to-image from this (decoded, full-size) image; `name` is shown under it. */

@@ -8,6 +8,7 @@
  * or probably can.
  */
 import type { Capabilities, HostedModelInfo } from '../protocol/messages';
+import { DEFAULT_FAMILY } from '../pipeline/families/registry';
 
 /** Below this a GPU's largest buffer is unlikely to hold the fp16 UNet's big layers. */
 export const LARGE_BUFFER = 2 * 1024 ** 3;
@@ -67,7 +68,11 @@ export function recommendHostedModel(
   hosted: readonly HostedModelInfo[],
   caps: Capabilities | null,
 ): HostedModelInfo | undefined {
-  const isQ4 = (m: HostedModelInfo) => /q4f16/.test(m.modelId);
-  const isFp16 = (m: HostedModelInfo) => /fp16/.test(m.modelId) && !isQ4(m);
+  // Only the default family's builds are suggested: another family (SDXL-Lightning: 4 steps at
+  // 1024², against Turbo's one step at 512²) is a choice the user makes.
+  const isDefaultFamily = (m: HostedModelInfo) =>
+    (m.family ?? DEFAULT_FAMILY.id) === DEFAULT_FAMILY.id;
+  const isQ4 = (m: HostedModelInfo) => isDefaultFamily(m) && /q4f16/.test(m.modelId);
+  const isFp16 = (m: HostedModelInfo) => isDefaultFamily(m) && /fp16/.test(m.modelId) && !isQ4(m);
   return hasLargeGpu(caps) ? (hosted.find(isFp16) ?? hosted.find(isQ4)) : hosted.find(isQ4);
 }

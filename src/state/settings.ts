@@ -5,14 +5,17 @@
  */
 import type { BackendChoice } from '../protocol/messages';
 import type { NoiseGeneratorName } from '../pipeline/noise/noise-generators';
+import { DEFAULT_FAMILY } from '../pipeline/families/registry';
 
-export const STEP_CHOICES = [1, 2, 3, 4] as const;
-export const DEFAULT_STEPS = 1;
+/** The default family's step choices (each model family declares its own: families/). */
+export const STEP_CHOICES = DEFAULT_FAMILY.steps.choices;
+export const DEFAULT_STEPS = DEFAULT_FAMILY.steps.default;
 
 /**
- * Output sizes, all multiples of 64 (the VAE downsamples by 8 and the UNet by another 8).
- * SDXL Turbo was trained at 512×512; it stays coherent up to about 768 on a side, and every
- * extra pixel costs UNet and VAE time and GPU memory, so nothing larger is offered.
+ * Every output size some model family offers (each family lists its own, with its own labels:
+ * src/pipeline/families/), all multiples of 64 (the VAE downsamples by 8 and the UNet by
+ * another 8). The keys are what the store and history keep; family-choices.test.ts checks
+ * that every family size has one.
  */
 export const SIZE_CHOICES = {
   '512x512': { width: 512, height: 512, label: '512×512 (native)' },
@@ -22,6 +25,9 @@ export const SIZE_CHOICES = {
   '448x576': { width: 448, height: 576, label: '448×576 (3:4-ish)' },
   '640x640': { width: 640, height: 640, label: '640×640' },
   '768x768': { width: 768, height: 768, label: '768×768 (slow)' },
+  '1024x1024': { width: 1024, height: 1024, label: '1024×1024' },
+  '896x1152': { width: 896, height: 1152, label: '896×1152' },
+  '1152x896': { width: 1152, height: 896, label: '1152×896' },
 } as const;
 export type SizeKey = keyof typeof SIZE_CHOICES;
 export const DEFAULT_SIZE: SizeKey = '512x512';

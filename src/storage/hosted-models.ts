@@ -1,12 +1,14 @@
 /**
- * Manifests of SDXL Turbo builds hosted on Hugging Face (see DESIGN.md "Hosted builds").
+ * Manifests of SDXL builds hosted on Hugging Face (see DESIGN.md "Hosted builds"): SDXL Turbo
+ * and SDXL-Lightning (each manifest names its model family).
  *
  * Nothing here was fetched from this machine. Sizes come from the model cards and from public
  * demo code, so every file is marked `bytesApproximate`: the download manager asks the host for
  * the exact size (HEAD) before storing anything. No SHA-256 is listed because none was checked;
  * a wrong size or an HTML answer is still caught, and every chunk carries its own checksum.
  */
-import { MODEL_FILES } from '../pipeline/model-layout.ts';
+import { SDXL_LIGHTNING } from '../pipeline/families/sdxl-lightning.ts';
+import { FAMILY_CONFIG_FILES, MODEL_FILES } from '../pipeline/model-layout.ts';
 import { parseManifest, type Manifest, type ManifestFile } from './manifest.ts';
 
 const HF = 'https://huggingface.co';
@@ -138,8 +140,69 @@ export const SDXL_TURBO_FP16_CONVERTED: Manifest = parseManifest({
   ],
 });
 
-/** The hosted builds the app offers, smallest download first. */
+const LIGHTNING_REPO = 'Cyronius/sdxl-lightning-4step-onnx-web-fp16-3shard';
+
+/**
+ * SDXL-Lightning 4-step, the web build of Cyronius/sdxl-lightning-4step-onnx-web-fp16-3shard
+ * (family: families/sdxl-lightning.ts): ByteDance's 4-step UNet in SDXL base, converted to
+ * fp16 with float32 inputs and outputs, the fp16-fix VAE decoder, no VAE encoder, and the
+ * UNet's external data in three shards (model.onnx_data, _1, _2) so that none is over the
+ * ~2 GB a browser ArrayBuffer holds. About 6.9 GB, downloaded and kept as is.
+ *
+ * The file list and the sizes are from the build's model card (its "Contents" table), which
+ * gives sizes rounded to 3 digits and the text encoders' and VAE decoder's graph and external
+ * data together: the split between them below is an estimate (fp16 CLIP-L is 123 M parameters,
+ * 246 MB). Every size is marked approximate, so the download manager reads the exact size
+ * from the host (HEAD) before storing anything; README "Model families" says what was checked.
+ * The tokenizer files come from stabilityai/sdxl-turbo (SDXL's own CLIP tokenizers, which the
+ * card says this build bundles, but only as "fast tokenizers (tokenizer.json)").
+ */
+export const SDXL_LIGHTNING_4STEP_FP16: Manifest = parseManifest({
+  id: 'sdxl-lightning-4step-fp16-3shard',
+  revision: 'main',
+  displayName: 'SDXL-Lightning 4-step fp16 (Cyronius/sdxl-lightning-4step-onnx-web-fp16-3shard)',
+  baseUrl: `${HF}/${LIGHTNING_REPO}/resolve/main/`,
+  family: SDXL_LIGHTNING.id,
+  files: [
+    ...tokenizerFiles(),
+    taesdxlFile(),
+    ...(
+      [
+        ['textEncoder', 'graph', MODEL_FILES.textEncoder, 400_000],
+        ['textEncoder', 'external-data', 'text_encoder/model.onnx_data', 246_000_000],
+        ['textEncoder2', 'graph', MODEL_FILES.textEncoder2, 1_200_000],
+        ['textEncoder2', 'external-data', 'text_encoder_2/model.onnx_data', 1_389_000_000],
+        ['unet', 'graph', MODEL_FILES.unet, 6_000_000],
+        ['unet', 'external-data', 'unet/model.onnx_data', 2_000_000_000],
+        ['unet', 'external-data', 'unet/model.onnx_data_1', 2_000_000_000],
+        ['unet', 'external-data', 'unet/model.onnx_data_2', 1_130_000_000],
+        ['vaeDecoder', 'graph', MODEL_FILES.vaeDecoder, 500_000],
+        ['vaeDecoder', 'external-data', 'vae_decoder/model.onnx_data', 98_500_000],
+      ] as const
+    ).map(([graph, role, path, bytes]) => ({
+      path,
+      url: resolveUrl(LIGHTNING_REPO, path),
+      bytes,
+      bytesApproximate: true,
+      role,
+      graph,
+    })),
+    // Its scheduler config and model index (a few hundred bytes each): a stored copy is then
+    // recognised as SDXL-Lightning from its own files too.
+    ...[FAMILY_CONFIG_FILES.schedulerConfig, FAMILY_CONFIG_FILES.modelIndex].map((path) => ({
+      path,
+      url: resolveUrl(LIGHTNING_REPO, path),
+      bytes: 600,
+      bytesApproximate: true,
+      role: 'config',
+      optional: true,
+    })),
+  ],
+});
+
+/** The hosted builds the app offers: SDXL Turbo smallest download first, then other families. */
 export const HOSTED_MODELS: readonly Manifest[] = [
   WEBNN_SDXL_TURBO_Q4F16,
   SDXL_TURBO_FP16_CONVERTED,
+  SDXL_LIGHTNING_4STEP_FP16,
 ];

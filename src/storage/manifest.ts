@@ -4,7 +4,13 @@
  * the pipeline under their `path`, which is always the standard export layout
  * (src/pipeline/model-layout.ts) even when the host names the file differently.
  */
-import { MODEL_FILES } from '../pipeline/model-layout.ts';
+import {
+  familyOf,
+  isFamilyId,
+  recogniseFamily,
+  type FamilyId,
+} from '../pipeline/families/registry.ts';
+import { FAMILY_CONFIG_FILES, MODEL_FILES } from '../pipeline/model-layout.ts';
 import { externalDataFiles } from '../pipeline/onnx/inspect.ts';
 import { operatorRefusal } from '../pipeline/onnx/webgpu-operators.ts';
 import { WeightFileError, errorMessage } from './errors.ts';
@@ -59,6 +65,11 @@ export interface Manifest {
   displayName: string;
   baseUrl: string;
   files: ManifestFile[];
+  /**
+   * The model family (src/pipeline/families/): steps, sizes, sampler, image-to-image. Absent in
+   * manifests saved before families existed: the loader then reads the export's config files.
+   */
+  family?: FamilyId;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9._@-]+$/;
@@ -182,7 +193,11 @@ export function parseManifest(json: unknown): Manifest {
     }
     seen.add(file.path);
   }
-  return { id, revision, displayName, baseUrl, files: parsed };
+  const family = record['family'];
+  if (family !== undefined && !isFamilyId(family)) {
+    fail('manifest.family', `is not a known model family: ${String(family)}`);
+  }
+  return { id, revision, displayName, baseUrl, files: parsed, ...(family ? { family } : {}) };
 }
 
 /** The sum of the manifest's file sizes. */
@@ -249,6 +264,8 @@ export interface ManifestFromUrlOptions {
   signal?: AbortSignal;
   /** Defaults: an id derived from the URL, the URL as the display name, revision 'unknown'. */
   id?: string;
+  /** The family the user chose; absent: recognised from the export's config files. */
+  family?: FamilyId;
   displayName?: string;
   revision?: string;
 }
@@ -267,6 +284,22 @@ export async function manifestFromBaseUrl(
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const files: ManifestFile[] = [];
   const urlOf = (path: string) => new URL(path, base).href;
+  // The family first: it says which graphs the export has (no vae_encoder for SDXL-Lightning).
+  const familyId =
+    options.family ??
+    recogniseFamily({
+      schedulerConfig: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.schedulerConfig),
+        fetchFn,
+        options.signal,
+      ),
+      modelIndex: await fetchOptionalJson(
+        urlOf(FAMILY_CONFIG_FILES.modelIndex),
+        fetchFn,
+        options.signal,
+      ),
+    }).id;
+  const family = familyOf(familyId);
 
   for (const { path, optional } of LAYOUT_TOKENIZER_FILES) {
     const url = urlOf(path);
@@ -278,7 +311,9 @@ export async function manifestFromBaseUrl(
     files.push({ path, url, bytes, role: 'tokenizer', ...(optional ? { optional } : {}) });
   }
 
+  const familyGraphs: readonly string[] = [...family.graphs.required, ...family.graphs.optional];
   for (const { graph, path, optional } of LAYOUT_GRAPHS) {
+    if (!familyGraphs.includes(graph)) continue;
     const url = urlOf(path);
     // A graph with external data is small (its weights live elsewhere); a big one holds its
     // weights inline (exporters only split past 2 GB). Reading a 1.4 GB text_encoder_2 just to
@@ -339,7 +374,30 @@ export async function manifestFromBaseUrl(
     displayName: options.displayName ?? base.href,
     baseUrl: base.href,
     files,
+    family: familyId,
   });
+}
+
+/**
+ * A small JSON file (a diffusers config), or null when it is absent, unreadable or not JSON:
+ * it only helps recognise the model family, so nothing about it fails a plan.
+ */
+async function fetchOptionalJson(
+  url: string,
+  fetchFn: FetchFn,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  try {
+    const response = await fetchFn(url, { credentials: 'omit', signal });
+    if (!response.ok || isHtmlResponse(response)) {
+      void response.body?.cancel().catch(() => {});
+      return null;
+    }
+    return (await response.json()) as unknown;
+  } catch {
+    if (signal?.aborted) throw signal.reason;
+    return null;
+  }
 }
 
 /** The whole graph file, or null when an optional graph answers 404. */

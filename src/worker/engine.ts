@@ -1,6 +1,6 @@
 import type { LoadStageReport } from '../pipeline/load-watchdog.ts';
 import type { LoadProgress, LoadedModel } from '../pipeline/model-loader.ts';
-import { SupersededError, TextToImagePipeline } from '../pipeline/text-to-image.ts';
+import { SupersededError, TextToImagePipeline, validateParams } from '../pipeline/text-to-image.ts';
 import type {
   Backend,
   BackendChoice,
@@ -8,6 +8,7 @@ import type {
   WorkerEvent,
   StorageRequest,
   WorkerRequest,
+  FamilyId,
 } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
 import { toWorkerError } from './errors.ts';
@@ -27,6 +28,8 @@ export interface EngineHost {
     backend: BackendChoice,
     onProgress: LoadProgress,
     onStage?: (report: LoadStageReport) => void,
+    /** The family the user chose for this URL; absent: the host finds it (manifest, config files). */
+    family?: FamilyId,
   ): Promise<LoadedOn>;
   now(): number;
   log(message: string, detail?: unknown): void;
@@ -144,7 +147,7 @@ export class Engine {
     const { request } = job;
     try {
       if (request.type === 'load-model') {
-        await this.load(request.id, request.baseUrl, request.backend);
+        await this.load(request.id, request.baseUrl, request.backend, request.family);
       } else {
         await this.generate(request, () => !job.superseded);
       }
@@ -157,7 +160,12 @@ export class Engine {
     }
   }
 
-  private async load(id: number, baseUrl: string, backend: BackendChoice): Promise<void> {
+  private async load(
+    id: number,
+    baseUrl: string,
+    backend: BackendChoice,
+    family?: FamilyId,
+  ): Promise<void> {
     const start = this.host.now();
     if (this.current) {
       const previous = this.current;
@@ -173,8 +181,11 @@ export class Engine {
       (file, loadedBytes, totalBytes) =>
         this.host.post({ type: 'load-progress', id, file, loadedBytes, totalBytes }),
       onStage,
+      family,
     );
-    this.current = { ...loaded, pipeline: new TextToImagePipeline(loaded.model) };
+    // The family decides the sampler and the VAE scale (families/).
+    const pipeline = new TextToImagePipeline(loaded.model, loaded.model.family.denoise);
+    this.current = { ...loaded, pipeline };
     const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
     if (warmUp) {
       onStage({ graph: 'pipeline', stage: 'warm-up', loadedBytes: 0, totalBytes: 0 });
@@ -204,6 +215,7 @@ export class Engine {
         ? { imageToImageMissing: loaded.model.vaeEncoderMissing }
         : {}),
       previews: loaded.model.taesdDecoder !== undefined,
+      family: loaded.model.family.id as FamilyId,
     });
   }
 
@@ -217,6 +229,15 @@ export class Engine {
         error: { code: 'no-model', message: 'Load a model before generating.' },
       });
       return;
+    }
+    // The family's step counts (the pipeline itself takes 1-4): a 4-step checkpoint at 2 steps
+    // gives a blurred image, which is worse than a plain refusal.
+    validateParams(params); // the pipeline's own ranges first, with its own words
+    const { family } = current.model;
+    if (!family.steps.choices.includes(params.steps)) {
+      throw new RangeError(
+        `${family.displayName} runs ${family.steps.choices.join(', ')} steps, not ${params.steps}`,
+      );
     }
     // Refused before any GPU work: an oversized buffer would fail inside onnxruntime-web with
     // a WebGPU validation error, or lose the device.

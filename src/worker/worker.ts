@@ -53,7 +53,7 @@ const engine = new Engine({
   // first image (512² at 1 step, the defaults; other sizes reuse most of the pipelines).
   warmUp: (backend) =>
     backend === 'webgpu' ? { prompt: '', seed: 0, steps: 1, width: 512, height: 512 } : null,
-  loadModel: async (baseUrl, choice, onProgress, onStage) => {
+  loadModel: async (baseUrl, choice, onProgress, onStage, chosenFamily) => {
     const caps = await capabilities;
     const backend = resolveBackend(choice, caps);
     const base = modelBaseUrl(baseUrl, self.location.href);
@@ -72,7 +72,13 @@ const engine = new Engine({
     // External data over 2 GiB reaches onnxruntime-web as Blob slices of at most 2 GiB.
     const createSession = reshardingSessionFactory(sessions);
     const watchdog = new LoadWatchdog(onStage ? { onStage } : {});
-    const model = await loadSdxlModel(source, createSession, onProgress, { watchdog });
+    // A hosted build's family, else the user's choice, else the stored manifest's, else the
+    // export's config files (the loader reads them).
+    const family = hosted?.family ?? chosenFamily ?? stored?.family;
+    const model = await loadSdxlModel(source, createSession, onProgress, {
+      watchdog,
+      ...(family ? { family } : {}),
+    });
     if (backend === 'webgpu') {
       watchDeviceLoss(await ortWebGpuDevice(), (message) => {
         deviceLost = message;
@@ -114,6 +120,7 @@ void capabilities.then((caps) => {
       baseUrl: m.baseUrl,
       approxBytes: manifestBytes(m),
       ...(manifestKeptBytes(m) < manifestBytes(m) ? { keptBytes: manifestKeptBytes(m) } : {}),
+      ...(m.family ? { family: m.family } : {}),
     })),
   });
 });

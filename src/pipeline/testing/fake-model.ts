@@ -2,6 +2,7 @@
  * A stand-in SDXL model for unit tests of the code around the pipeline (worker engine,
  * scheduling). Graph outputs are constant; real numerics are tested on real ONNX graphs.
  */
+import { DEFAULT_FAMILY } from '../families/registry.ts';
 import type { GraphSession, HostTensor, ValueInfo } from '../graph-session.ts';
 import type { LoadedModel } from '../model-loader.ts';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
@@ -62,6 +63,7 @@ export function fakeModel(hooks: FakeModelHooks = {}): LoadedModel {
   const ids: ValueInfo = { name: 'input_ids', type: 'int64', shape: [1, 77] };
   return {
     dtype: 'float32',
+    family: DEFAULT_FAMILY,
     tokenizer,
     tokenizer2: tokenizer,
     textEncoder: fakeSession([ids], [{ name: 'hidden_states.11', shape: () => [1, 77, 768] }], () =>

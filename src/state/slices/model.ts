@@ -5,6 +5,8 @@
  */
 import { estimateSecondsLeft } from '../transfer-estimate';
 import { isBackendChoice, resolveModelBaseUrl } from '../settings';
+import { settingsForFamily } from '../family-choices';
+import { familyOf, isFamilyId, type FamilyId } from '../../pipeline/families/registry';
 import { canLoad, type AppActions, type AppData } from '../app-state';
 import type { SharedOps, Slice, SliceContext } from './context';
 
@@ -12,6 +14,7 @@ type ModelData = Pick<
   AppData,
   | 'modelUrl'
   | 'backendChoice'
+  | 'familyChoice'
   | 'load'
   | 'planning'
   | 'downloadPlan'
@@ -27,6 +30,7 @@ type ModelActions = Pick<
   AppActions,
   | 'setModelUrl'
   | 'setBackendChoice'
+  | 'setFamilyChoice'
   | 'loadModel'
   | 'confirmDownload'
   | 'planStoreAsFp16'
@@ -56,8 +60,9 @@ export function createModelSlice(
 
   /** Posts 'load-model': the worker reads the model from storage when it is stored there. */
   const startLoad = (baseUrl: string, id = ctx.newRequestId()) => {
-    const backend = get().backendChoice;
-    deps.port.post({ type: 'load-model', id, baseUrl, backend });
+    const { backendChoice: backend, familyChoice } = get();
+    const family = familyChoice === 'auto' ? {} : { family: familyChoice };
+    deps.port.post({ type: 'load-model', id, baseUrl, backend, ...family });
     set({ load: { id, baseUrl, backend, files: [] }, model: null, error: null });
   };
 
@@ -66,6 +71,7 @@ export function createModelSlice(
     state: {
       modelUrl: initial.modelUrl ?? '',
       backendChoice: initial.backendChoice ?? 'auto',
+      familyChoice: 'auto',
       load: null,
       planning: null,
       downloadPlan: null,
@@ -80,6 +86,9 @@ export function createModelSlice(
       setModelUrl: (modelUrl) => set({ modelUrl }),
       setBackendChoice: (choice) => {
         if (isBackendChoice(choice)) set({ backendChoice: choice });
+      },
+      setFamilyChoice: (choice) => {
+        if (choice === 'auto' || isFamilyId(choice)) set({ familyChoice: choice });
       },
 
       loadModel: () => {
@@ -181,7 +190,12 @@ export function createModelSlice(
         const s = get();
         if (s.load?.id !== ev.id) return;
         const liveAfterLoad = s.live && s.prompt.trim() !== '';
+        const family = ev.family ?? familyOf(null).id;
         set({
+          // Steps and size the new model's family does not offer become its defaults; a
+          // family without image-to-image drops the input image (its panel is hidden).
+          ...settingsForFamily(family, s.steps, s.size),
+          ...(familyOf(family).imageToImage ? {} : { inputImage: null }),
           load: null,
           restartNotice: s.restartNotice && { ...s.restartNotice, reloading: false },
           model: {
@@ -195,6 +209,7 @@ export function createModelSlice(
             maxImagePixels: ev.maxImagePixels ?? null,
             previews: ev.previews ?? false,
             bytes: s.load.files.reduce((n, f) => n + Math.max(f.totalBytes, f.loadedBytes), 0),
+            family: family as FamilyId,
           },
         });
         // Live mode: the picture for the prompt already typed appears without a click.

@@ -13,6 +13,8 @@ import { normalizeStrength, refitInputImage } from '../input-image';
 import { DEFAULT_SIZE, DEFAULT_STEPS, isSizeKey, sizeKeyOf } from '../settings';
 import { sizeOf, type AppActions, type AppData } from '../app-state';
 import type { Slice, SliceContext } from './context';
+import { clampSteps as clampFamilySteps, familyOffersSize } from '../family-choices';
+import { familyOf } from '../../pipeline/families/registry';
 
 type ParametersData = Pick<AppData, 'prompt' | 'steps' | 'seed' | 'noise' | 'size' | 'seedLocked'>;
 type ParametersActions = Pick<
@@ -27,8 +29,9 @@ type ParametersActions = Pick<
   | 'setSize'
 >;
 
-/** SDXL Turbo's step counts: 1..4. */
-const clampSteps = (steps: number) => Math.min(4, Math.max(1, Math.round(steps)));
+/** The loaded model's family's nearest step count (the default family's before a load). */
+const clampSteps = (steps: number, family: string | undefined) =>
+  clampFamilySteps(Math.round(steps), familyOf(family));
 
 export function createParametersSlice(
   ctx: SliceContext,
@@ -49,7 +52,7 @@ export function createParametersSlice(
       setPrompt: (prompt) => edit({ prompt }),
       setSteps: (steps) => {
         if (!Number.isFinite(steps)) return;
-        edit({ steps: clampSteps(steps) });
+        edit({ steps: clampSteps(steps, get().model?.family) });
       },
       setSeed: (input) => {
         const seed = parseSeed(input);
@@ -66,13 +69,14 @@ export function createParametersSlice(
         const seed = parseSeed(r.seed);
         const patch: Partial<AppData> = {
           prompt: r.prompt,
-          steps: clampSteps(r.steps),
+          steps: clampSteps(r.steps, get().model?.family),
           ...(seed !== null ? { seed } : {}),
           // Settings that name no generator are from before torch-cpu: mulberry32 made them.
           noise: isNoiseGeneratorName(r.noise) ? r.noise : UNNAMED_NOISE_GENERATOR,
         };
         const size = sizeOf(get().size);
-        const key = sizeKeyOf(r.width, r.height);
+        const found = sizeKeyOf(r.width, r.height);
+        const key = found !== null && familyOffersSize(get().model?.family, found) ? found : null;
         if (key !== null && (size.width !== r.width || size.height !== r.height)) {
           const { inputImage } = get();
           patch.size = key;
@@ -83,7 +87,7 @@ export function createParametersSlice(
         edit(patch);
       },
       setSize: (size) => {
-        if (!isSizeKey(size)) return;
+        if (!isSizeKey(size) || !familyOffersSize(get().model?.family, size)) return;
         const { inputImage } = get();
         const { width, height } = sizeOf(size);
         // The input image is cropped to the output size, so it is refitted with it.

@@ -1,0 +1,82 @@
+/**
+ * The engine and model families: the family the host loaded is reported with the model, the
+ * user's family choice reaches the host, and a generate with a step count the family does not
+ * run is refused before any work (the pipeline's own 1-4 would accept it).
+ */
+import { describe, expect, it } from 'vitest';
+import { SDXL_LIGHTNING } from '../pipeline/families/sdxl-lightning.ts';
+import { fakeModel } from '../pipeline/testing/fake-model.ts';
+import type { WorkerEvent } from '../protocol/messages.ts';
+import { Engine } from './engine.ts';
+
+function lightningHarness() {
+  const events: WorkerEvent[] = [];
+  const chosen: Array<string | undefined> = [];
+  const runs: string[] = [];
+  const engine = new Engine({
+    post: (event) => events.push(event),
+    now: () => 0,
+    log: () => {},
+    loadModel: async (_url, _backend, _progress, _stage, family) => {
+      chosen.push(family);
+      const model = { ...fakeModel({ onRun: (g) => void runs.push(g) }), family: SDXL_LIGHTNING };
+      return { model, backend: 'webgpu' };
+    },
+  });
+  return { engine, events, chosen, runs };
+}
+
+const params = { prompt: 'a cat', seed: 7, width: 64, height: 64 };
+
+describe('worker engine with model families', () => {
+  it("reports the loaded model's family and passes the user's choice to the host", async () => {
+    const { engine, events, chosen } = lightningHarness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    engine.receive({
+      type: 'load-model',
+      id: 2,
+      baseUrl: 'http://x/',
+      backend: 'auto',
+      family: 'sdxl-lightning',
+    });
+    await engine.idle();
+    expect(chosen).toEqual([undefined, 'sdxl-lightning']);
+    const loaded = events.filter((e) => e.type === 'model-loaded');
+    expect(loaded.map((e) => e.type === 'model-loaded' && e.family)).toEqual([
+      'sdxl-lightning',
+      'sdxl-lightning',
+    ]);
+  });
+
+  it('ignores a load request naming an unknown family', async () => {
+    const { engine, chosen } = lightningHarness();
+    engine.receive({
+      type: 'load-model',
+      id: 1,
+      baseUrl: 'http://x/',
+      backend: 'auto',
+      family: 'sd15',
+    });
+    await engine.idle();
+    expect(chosen).toEqual([]);
+  });
+
+  it('runs the 4 steps SDXL-Lightning takes and refuses 2 before any graph runs', async () => {
+    const { engine, events, runs } = lightningHarness();
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });
+    await engine.idle();
+    engine.receive({ type: 'generate', id: 2, params: { ...params, steps: 2 } });
+    await engine.idle();
+    expect(events.at(-1)).toMatchObject({
+      type: 'error',
+      id: 2,
+      error: { code: 'bad-request', message: 'SDXL-Lightning (4-step) runs 4 steps, not 2' },
+    });
+    expect(runs).toEqual([]);
+    engine.receive({ type: 'generate', id: 3, params: { ...params, steps: 4 } });
+    await engine.idle();
+    const frame = events.at(-1);
+    if (frame?.type !== 'frame') throw new Error(`no frame: ${JSON.stringify(frame)}`);
+    expect(frame.timings.unetSteps).toHaveLength(4);
+  });
+});
