@@ -16,6 +16,13 @@ export type * from './storage-messages.ts';
 export const PROTOCOL_VERSION = 6;
 
 export type Backend = 'webgpu' | 'wasm';
+
+/** The image a load warms up with (WebGPU compiles and sizes its pipelines for it). */
+export interface WarmUpSize {
+  width: number;
+  height: number;
+  steps: number;
+}
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
 export type BackendChoice = 'auto' | Backend;
 
@@ -75,7 +82,14 @@ export interface InputImage {
 
 /** Messages from the page to the worker. */
 export type WorkerRequest =
-  | { type: 'load-model'; id: number; baseUrl: string; backend: BackendChoice }
+  | {
+      type: 'load-model';
+      id: number;
+      baseUrl: string;
+      backend: BackendChoice;
+      /** The size and steps the user will generate at: the load's warm-up image uses them. */
+      warmUp?: WarmUpSize;
+    }
   /**
    * Newest wins: a generate replaces any generate still waiting. A live one (sent while the
    * user types) lets the running generation finish so frames keep coming; any other

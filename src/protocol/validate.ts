@@ -3,6 +3,7 @@ import type {
   GenerateParams,
   InputImage,
   StorageRequest,
+  WarmUpSize,
   WorkerRequest,
 } from './messages.ts';
 import { isNoiseGeneratorName } from '../pipeline/noise/noise-generators.ts';
@@ -31,7 +32,9 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
     case 'load-model': {
       const { baseUrl, backend } = msg;
       if (typeof baseUrl !== 'string' || !isBackendChoice(backend)) return null;
-      return { type: 'load-model', id, baseUrl, backend };
+      if (msg['warmUp'] === undefined) return { type: 'load-model', id, baseUrl, backend };
+      const warmUp = parseWarmUpSize(msg['warmUp']);
+      return warmUp ? { type: 'load-model', id, baseUrl, backend, warmUp } : null;
     }
     case 'generate': {
       const params = parseParams(msg['params']);
@@ -82,6 +85,16 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
 
 function isBackendChoice(value: unknown): value is BackendChoice {
   return value === 'auto' || value === 'webgpu' || value === 'wasm';
+}
+
+/** Whole positive numbers: width and height multiples of 8 (the VAE's factor), 1-8 steps. */
+function parseWarmUpSize(value: unknown): WarmUpSize | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { width, height, steps } = value as Record<string, unknown>;
+  const side = (n: unknown) => Number.isInteger(n) && (n as number) >= 8 && (n as number) % 8 === 0;
+  if (!side(width) || !side(height)) return null;
+  if (!Number.isInteger(steps) || (steps as number) < 1 || (steps as number) > 8) return null;
+  return { width: width as number, height: height as number, steps: steps as number };
 }
 
 function parseParams(value: unknown): GenerateParams | null {

@@ -591,8 +591,14 @@ export function createAppStore(deps: StoreDeps): AppStore {
 
     /** Posts 'load-model': the worker reads the model from storage when it is stored there. */
     const startLoad = (baseUrl: string, id = nextRequestId++) => {
-      const backend = get().backendChoice;
-      deps.port.post({ type: 'load-model', id, baseUrl, backend });
+      const { backendChoice: backend, size, steps } = get();
+      deps.port.post({
+        type: 'load-model',
+        id,
+        baseUrl,
+        backend,
+        warmUp: { ...sizeOf(size), steps },
+      });
       set({ load: { id, baseUrl, backend, files: [] }, model: null, error: null });
     };
 

@@ -7,6 +7,7 @@ import type {
   GenerateParams,
   WorkerEvent,
   StorageRequest,
+  WarmUpSize,
   WorkerRequest,
 } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
@@ -33,9 +34,13 @@ export interface EngineHost {
   /**
    * A throw-away image to generate right after a load, before the model is reported loaded, so
    * that the first real image does not pay for shader compilation (WebGPU); null for none.
+   * `size` is what the page will generate at (the load request's, else DEFAULT_WARM_UP).
    */
-  warmUp?(backend: Backend): GenerateParams | null;
+  warmUp?(backend: Backend, size: WarmUpSize): GenerateParams | null;
 }
+
+/** The warm-up size when the load request names none (an older page): SDXL Turbo's native one. */
+export const DEFAULT_WARM_UP: WarmUpSize = { width: 512, height: 512, steps: 1 };
 
 /** What the engine itself handles; stored-weight requests go to the storage service. */
 export type EngineRequest = Exclude<WorkerRequest, StorageRequest | { type: 'ping' }>;
@@ -144,7 +149,7 @@ export class Engine {
     const { request } = job;
     try {
       if (request.type === 'load-model') {
-        await this.load(request.id, request.baseUrl, request.backend);
+        await this.load(request.id, request.baseUrl, request.backend, request.warmUp);
       } else {
         await this.generate(request, () => !job.superseded);
       }
@@ -157,7 +162,12 @@ export class Engine {
     }
   }
 
-  private async load(id: number, baseUrl: string, backend: BackendChoice): Promise<void> {
+  private async load(
+    id: number,
+    baseUrl: string,
+    backend: BackendChoice,
+    warmUpSize: WarmUpSize = DEFAULT_WARM_UP,
+  ): Promise<void> {
     const start = this.host.now();
     if (this.current) {
       const previous = this.current;
@@ -175,7 +185,7 @@ export class Engine {
       onStage,
     );
     this.current = { ...loaded, pipeline: new TextToImagePipeline(loaded.model) };
-    const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
+    const warmUp = this.host.warmUp?.(loaded.backend, warmUpSize) ?? null;
     if (warmUp) {
       onStage({ graph: 'pipeline', stage: 'warm-up', loadedBytes: 0, totalBytes: 0 });
       try {
