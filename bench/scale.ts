@@ -3,6 +3,7 @@
  *
  *   npm run scale -- [--scale 1] [--layout webnn-q4f32|webnn-q4|optimum-fp32] [--size 512]
  *                    [--loads 1] [--bare 1] [--cache .test-models/scale] [--timeout-min 60]
+ *                    [--off-the-record] [--quick-reloads]
  *
  * Generates the replica once into the cache folder (scripts/test-model/sdxl), serves it from
  * localhost, and drives the built app (`npm run build` first) in Chromium: download and keep,
@@ -14,6 +15,10 @@
  * and the app's load time (to the warm-up image) over the bare load's. Writes the rows as JSON
  * to bench/results/scale-<replica>-<size>.json.
  *
+ * `--quick-reloads` (for many loads where the warm-up image is slow, as on SwiftShader): each
+ * load but the last is timed until every session exists, then the page reloads without waiting
+ * for its warm-up image; the first image is made only after the last load.
+ *
  * Every request the page sends the worker is set to `--size`×`--size` (load warm-ups and
  * images), so sizes the UI does not offer (64, 128: what SwiftShader can finish) can be measured.
  */
@@ -22,8 +27,10 @@ import {
   createReadStream,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -52,6 +59,8 @@ const { values } = parseArgs({
     loads: { type: 'string', default: '1' },
     bare: { type: 'string', default: '1' },
     'timeout-min': { type: 'string', default: '60' },
+    'off-the-record': { type: 'boolean', default: false },
+    'quick-reloads': { type: 'boolean', default: false },
     cache: { type: 'string', default: path.join(ROOT, '.test-models/scale') },
     'preview-port': { type: 'string', default: '4373' },
     'model-port': { type: 'string', default: '4374' },
@@ -64,6 +73,7 @@ if (!REPLICA_LAYOUTS.includes(layout))
 const size = Number(values.size);
 const loads = Number(values.loads);
 const bareLoads = Number(values.bare);
+const quickReloads = values['quick-reloads'] === true;
 const timeoutMs = Number(values['timeout-min']) * 60_000;
 const ORT_DIST = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
 const GRAPH_DIRS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'];
@@ -195,7 +205,9 @@ class Phases {
 /** Where a load is, from the page: the stage line, the status, or the error shown. */
 async function loadState(page: Page): Promise<{ state: string; stage: string | null }> {
   const error = page.getByTestId('error');
-  if (await error.count()) return { state: `error: ${await error.innerText()}`, stage: null };
+  if (await error.count()) {
+    return { state: `error: ${(await error.innerText()).replaceAll('\n', ' | ')}`, stage: null };
+  }
   const detail = page.getByTestId('load-stage-detail');
   const stage = (await detail.count())
     ? `${await detail.getAttribute('data-stage')}|${await detail.innerText()}`
@@ -303,10 +315,30 @@ function bareGraphs(): BareGraph[] {
   );
 }
 
+/**
+ * Chromium with a profile on disk, as a user has: Playwright's default contexts are off the
+ * record, where IndexedDB and large Blobs live in memory (`--off-the-record` measures that).
+ */
+async function openBrowser(): Promise<{ page: Page; close(): Promise<void> }> {
+  if (values['off-the-record']) {
+    const browser = await chromium.launch(chromiumLaunchOptions);
+    return { page: await browser.newPage(), close: () => browser.close() };
+  }
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'scale-profile-'));
+  const context = await chromium.launchPersistentContext(profile, chromiumLaunchOptions);
+  return {
+    page: context.pages()[0] ?? (await context.newPage()),
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
 async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
-  const browser = await chromium.launch(chromiumLaunchOptions);
+  const browser = await openBrowser();
   try {
-    const page = await browser.newPage();
+    const page = browser.page;
     await page.addInitScript(forceSize, size);
     page.on('console', (m) => {
       if ((m.type() === 'error' || m.type() === 'warning') && !isOrtNoise(m.text()))
@@ -319,14 +351,18 @@ async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
     await waitFor(page, 'stage');
     phases.next('load (to warm-up)', modelBytes);
     await waitFor(page, 'warm-up');
-    phases.next(`warm-up image ${size}x${size}`);
-    await waitFor(page, 'ready');
-    phases.next(`first image ${size}x${size}`);
-    await image(page);
+    if (!quickReloads) {
+      phases.next(`warm-up image ${size}x${size}`);
+      await waitFor(page, 'ready');
+      phases.next(`first image ${size}x${size}`);
+      await image(page);
+    }
     for (let i = 1; i <= loads; i++) {
       phases.next(`reload: load #${i} (to warm-up)`, modelBytes);
       await page.goto(appUrl);
       await waitFor(page, 'warm-up');
+      // --quick-reloads: every session exists; reload now rather than wait for the warm-up.
+      if (quickReloads && i < loads) continue;
       phases.next(`reload: warm-up #${i}`);
       await waitFor(page, 'ready');
     }
@@ -344,10 +380,10 @@ async function bareRun(modelOrigin: string, phases: Phases, modelBytes: number) 
   const { server, origin } = await startBareServer(
     await bundlePage(path.join(ROOT, 'bench/scale-bare-page.ts')),
   );
-  const browser = await chromium.launch(chromiumLaunchOptions);
+  const browser = await openBrowser();
   const results: BareLoadResult[] = [];
   try {
-    const page = await browser.newPage();
+    const page = browser.page;
     page.on('pageerror', (e) => console.log(`  [bare page error] ${e.message}`));
     page.on('console', (m) => {
       if ((m.type() === 'error' || m.type() === 'warning') && !isOrtNoise(m.text()))
