@@ -202,18 +202,20 @@ class Phases {
   }
 }
 
-/** Where a load is, from the page: the stage line, the status, or the error shown. */
+/**
+ * Where a load is, from the page: the stage line, the status, or the error shown. Read in one
+ * evaluation: the stage line disappears when the load ends, and a locator read between a count
+ * and an attribute would then wait for it (that race ended one run as a false failure).
+ */
 async function loadState(page: Page): Promise<{ state: string; stage: string | null }> {
-  const error = page.getByTestId('error');
-  if (await error.count()) {
-    return { state: `error: ${(await error.innerText()).replaceAll('\n', ' | ')}`, stage: null };
-  }
-  const detail = page.getByTestId('load-stage-detail');
-  const stage = (await detail.count())
-    ? `${await detail.getAttribute('data-stage')}|${await detail.innerText()}`
-    : null;
-  const state = (await page.getByTestId('status').getAttribute('data-state')) ?? '?';
-  return { state, stage };
+  return page.evaluate(() => {
+    const byId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+    const error = byId('error');
+    if (error) return { state: `error: ${error.innerText.replaceAll('\n', ' | ')}`, stage: null };
+    const detail = byId('load-stage-detail');
+    const stage = detail ? `${detail.dataset['stage']}|${detail.innerText}` : null;
+    return { state: byId('status')?.dataset['state'] ?? '?', stage };
+  });
 }
 
 /**
