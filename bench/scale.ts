@@ -208,13 +208,15 @@ class Phases {
  * and an attribute would then wait for it (that race ended one run as a false failure).
  */
 async function loadState(page: Page): Promise<{ state: string; stage: string | null }> {
+  // No named functions inside: tsx would wrap them in a helper the page does not have.
   return page.evaluate(() => {
-    const byId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-    const error = byId('error');
+    const q = '[data-testid="%"]';
+    const error = document.querySelector<HTMLElement>(q.replace('%', 'error'));
     if (error) return { state: `error: ${error.innerText.replaceAll('\n', ' | ')}`, stage: null };
-    const detail = byId('load-stage-detail');
+    const detail = document.querySelector<HTMLElement>(q.replace('%', 'load-stage-detail'));
+    const status = document.querySelector<HTMLElement>(q.replace('%', 'status'));
     const stage = detail ? `${detail.dataset['stage']}|${detail.innerText}` : null;
-    return { state: byId('status')?.dataset['state'] ?? '?', stage };
+    return { state: status?.dataset['state'] ?? '?', stage };
   });
 }
 
