@@ -19,6 +19,13 @@ export type * from './storage-messages.ts';
 export const PROTOCOL_VERSION = 6;
 
 export type Backend = 'webgpu' | 'wasm';
+
+/** The image a load warms up with (WebGPU compiles and sizes its pipelines for it). */
+export interface WarmUpSize {
+  width: number;
+  height: number;
+  steps: number;
+}
 /** 'auto' = WebGPU when the browser can run the model on it, else the wasm fallback. */
 export type BackendChoice = 'auto' | Backend;
 
@@ -85,6 +92,8 @@ export type WorkerRequest =
       backend: BackendChoice;
       /** The model family, when the user chose one (absent: recognised from the export's files). */
       family?: FamilyId;
+      /** The size and steps the user will generate at: the load's warm-up image uses them. */
+      warmUp?: WarmUpSize;
     }
   /**
    * Newest wins: a generate replaces any generate still waiting. A live one (sent while the

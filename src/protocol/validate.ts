@@ -3,6 +3,7 @@ import type {
   GenerateParams,
   InputImage,
   StorageRequest,
+  WarmUpSize,
   WorkerRequest,
 } from './messages.ts';
 import { isNoiseGeneratorName } from '../pipeline/noise/noise-generators.ts';
@@ -34,7 +35,16 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
       if (typeof baseUrl !== 'string' || !isBackendChoice(backend)) return null;
       // The user's family choice for a custom URL (absent: recognised from the export).
       if (family !== undefined && !isFamilyId(family)) return null;
-      return { type: 'load-model', id, baseUrl, backend, ...(family ? { family } : {}) };
+      const request: WorkerRequest = {
+        type: 'load-model',
+        id,
+        baseUrl,
+        backend,
+        ...(family ? { family } : {}),
+      };
+      if (msg['warmUp'] === undefined) return request;
+      const warmUp = parseWarmUpSize(msg['warmUp']);
+      return warmUp ? { ...request, warmUp } : null;
     }
     case 'generate': {
       const params = parseParams(msg['params']);
@@ -85,6 +95,16 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | null {
 
 function isBackendChoice(value: unknown): value is BackendChoice {
   return value === 'auto' || value === 'webgpu' || value === 'wasm';
+}
+
+/** Whole positive numbers: width and height multiples of 8 (the VAE's factor), 1-8 steps. */
+function parseWarmUpSize(value: unknown): WarmUpSize | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { width, height, steps } = value as Record<string, unknown>;
+  const side = (n: unknown) => Number.isInteger(n) && (n as number) >= 8 && (n as number) % 8 === 0;
+  if (!side(width) || !side(height)) return null;
+  if (!Number.isInteger(steps) || (steps as number) < 1 || (steps as number) > 8) return null;
+  return { width: width as number, height: height as number, steps: steps as number };
 }
 
 function parseParams(value: unknown): GenerateParams | null {

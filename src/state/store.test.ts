@@ -122,6 +122,8 @@ describe('app store', () => {
         id: 1,
         baseUrl: 'https://app.example/sub/models/tiny/',
         backend: 'wasm',
+        // The warm-up image is at the size and steps chosen now (the defaults here).
+        warmUp: { width: 512, height: 512, steps: 1 },
       },
     ]);
     expect(t.remembered).toEqual([['../models/tiny', 'wasm']]);

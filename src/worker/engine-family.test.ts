@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SDXL_LIGHTNING } from '../pipeline/families/sdxl-lightning.ts';
+import { SDXL_TURBO } from '../pipeline/families/sdxl-turbo.ts';
 import { fakeModel } from '../pipeline/testing/fake-model.ts';
 import type { WorkerEvent } from '../protocol/messages.ts';
-import { Engine } from './engine.ts';
+import { Engine, familyWarmUpSize } from './engine.ts';
 
 function lightningHarness() {
   const events: WorkerEvent[] = [];
@@ -78,5 +79,23 @@ describe('worker engine with model families', () => {
     const frame = events.at(-1);
     if (frame?.type !== 'frame') throw new Error(`no frame: ${JSON.stringify(frame)}`);
     expect(frame.timings.unetSteps).toHaveLength(4);
+  });
+});
+
+describe('the warm-up size and the family', () => {
+  it("keeps the page's size where the family offers it, else takes the family's default", () => {
+    const page = { width: 512, height: 512, steps: 1 };
+    expect(familyWarmUpSize(SDXL_TURBO, page)).toEqual(page);
+    expect(familyWarmUpSize(SDXL_LIGHTNING, page)).toEqual({ width: 1024, height: 1024, steps: 1 });
+    const lightningSize = { width: 768, height: 768, steps: 4 };
+    expect(familyWarmUpSize(SDXL_LIGHTNING, lightningSize)).toEqual(lightningSize);
+    // A size no family offers (a benchmark's) is kept.
+    const benchSize = { width: 64, height: 64, steps: 1 };
+    expect(familyWarmUpSize(SDXL_LIGHTNING, benchSize)).toEqual(benchSize);
+    expect(familyWarmUpSize(SDXL_TURBO, { width: 128, height: 64, steps: 3 })).toEqual({
+      width: 128,
+      height: 64,
+      steps: 3,
+    });
   });
 });

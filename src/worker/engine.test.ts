@@ -25,6 +25,50 @@ function harness(loadModel?: EngineHost['loadModel'], withTaesd = false) {
 const params = { prompt: 'a cat', seed: 7, steps: 2, width: 64, height: 128 };
 
 describe('worker engine', () => {
+  it('warms up at the size the load request names, else at 512×512', async () => {
+    const asked: unknown[] = [];
+    const runs: string[] = [];
+    const engine = new Engine({
+      post: () => {},
+      now: () => 0,
+      log: () => {},
+      loadModel: async () => ({
+        model: fakeModel({ onRun: (g) => void runs.push(g) }),
+        backend: 'webgpu',
+      }),
+      warmUp: (backend, size) => {
+        asked.push({ backend, ...size });
+        return { prompt: '', seed: 0, steps: 1, width: size.width, height: size.height };
+      },
+    });
+    const warmUp = { width: 128, height: 64, steps: 3 };
+    engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto', warmUp });
+    await engine.idle();
+    engine.receive({ type: 'load-model', id: 2, baseUrl: 'http://x/', backend: 'auto' });
+    await engine.idle();
+    expect(asked).toEqual([
+      { backend: 'webgpu', width: 128, height: 64, steps: 3 },
+      { backend: 'webgpu', width: 512, height: 512, steps: 1 },
+    ]);
+    // Each load ran its warm-up image through the UNet once.
+    expect(runs.filter((g) => g === 'unet')).toHaveLength(2);
+    // A warm-up size that is no image size makes the whole request malformed (ignored).
+    for (const bad of [
+      { width: 100, height: 64, steps: 1 },
+      { width: 64, height: 64, steps: 0 },
+    ]) {
+      engine.receive({
+        type: 'load-model',
+        id: 3,
+        baseUrl: 'http://x/',
+        backend: 'auto',
+        warmUp: bad,
+      });
+    }
+    await engine.idle();
+    expect(asked).toHaveLength(2);
+  });
+
   it('loads a model, reporting progress, then generates a transferred RGBA frame', async () => {
     const { engine, events } = harness();
     engine.receive({ type: 'load-model', id: 1, baseUrl: 'http://x/', backend: 'auto' });

@@ -7,10 +7,13 @@ import type {
   GenerateParams,
   WorkerEvent,
   StorageRequest,
+  WarmUpSize,
   WorkerRequest,
   FamilyId,
 } from '../protocol/messages.ts';
 import { isStorageRequest, parseWorkerRequest } from '../protocol/validate.ts';
+import type { ModelFamily } from '../pipeline/families/family.ts';
+import { MODEL_FAMILIES } from '../pipeline/families/registry.ts';
 import { toWorkerError } from './errors.ts';
 import { checkImageFitsGpu, type ImageSizeLimit } from './gpu-fit.ts';
 
@@ -36,8 +39,29 @@ export interface EngineHost {
   /**
    * A throw-away image to generate right after a load, before the model is reported loaded, so
    * that the first real image does not pay for shader compilation (WebGPU); null for none.
+   * `size` is what the page will generate at (the load request's, else DEFAULT_WARM_UP).
    */
-  warmUp?(backend: Backend): GenerateParams | null;
+  warmUp?(backend: Backend, size: WarmUpSize): GenerateParams | null;
+}
+
+/** The warm-up size when the load request names none (an older page): SDXL Turbo's native one. */
+export const DEFAULT_WARM_UP: WarmUpSize = { width: 512, height: 512, steps: 1 };
+
+/**
+ * The page's size, except a size of another family that this one does not offer: the page
+ * switches that to this family's default once the model is loaded (Turbo's 512² before a
+ * Lightning load), so the warm-up is made at the default. A size no family offers (a
+ * benchmark's 64²) is kept as asked.
+ */
+export function familyWarmUpSize(family: ModelFamily, size: WarmUpSize): WarmUpSize {
+  const same = (s: { width: number; height: number }) =>
+    s.width === size.width && s.height === size.height;
+  const anotherFamilyOffers = MODEL_FAMILIES.some(
+    (f) => f !== family && f.sizes.choices.some(same),
+  );
+  return anotherFamilyOffers && !family.sizes.choices.some(same)
+    ? { ...size, ...family.sizes.default }
+    : size;
 }
 
 /** What the engine itself handles; stored-weight requests go to the storage service. */
@@ -147,7 +171,13 @@ export class Engine {
     const { request } = job;
     try {
       if (request.type === 'load-model') {
-        await this.load(request.id, request.baseUrl, request.backend, request.family);
+        await this.load(
+          request.id,
+          request.baseUrl,
+          request.backend,
+          request.family,
+          request.warmUp,
+        );
       } else {
         await this.generate(request, () => !job.superseded);
       }
@@ -165,6 +195,7 @@ export class Engine {
     baseUrl: string,
     backend: BackendChoice,
     family?: FamilyId,
+    warmUpSize: WarmUpSize = DEFAULT_WARM_UP,
   ): Promise<void> {
     const start = this.host.now();
     if (this.current) {
@@ -186,7 +217,8 @@ export class Engine {
     // The family decides the sampler and the VAE scale (families/).
     const pipeline = new TextToImagePipeline(loaded.model, loaded.model.family.denoise);
     this.current = { ...loaded, pipeline };
-    const warmUp = this.host.warmUp?.(loaded.backend) ?? null;
+    const warmUp =
+      this.host.warmUp?.(loaded.backend, familyWarmUpSize(loaded.model.family, warmUpSize)) ?? null;
     if (warmUp) {
       onStage({ graph: 'pipeline', stage: 'warm-up', loadedBytes: 0, totalBytes: 0 });
       try {

@@ -50,9 +50,11 @@ const engine = new Engine({
   now: () => performance.now(),
   log: (message, detail) => console.warn(`[worker] ${message}`, detail),
   // WebGPU compiles its shaders on the first run: pay for that while loading, not on the
-  // first image (512² at 1 step, the defaults; other sizes reuse most of the pipelines).
-  warmUp: (backend) =>
-    backend === 'webgpu' ? { prompt: '', seed: 0, steps: 1, width: 512, height: 512 } : null,
+  // first image, at the size the page will generate at (buffers and some kernels depend on
+  // it). One step whatever the chosen steps: every step runs the same graphs, so more would
+  // only lengthen the load.
+  warmUp: (backend, { width, height }) =>
+    backend === 'webgpu' ? { prompt: '', seed: 0, steps: 1, width, height } : null,
   loadModel: async (baseUrl, choice, onProgress, onStage, chosenFamily) => {
     const caps = await capabilities;
     const backend = resolveBackend(choice, caps);

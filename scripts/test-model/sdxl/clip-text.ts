@@ -31,12 +31,16 @@ export interface ClipTextConfig {
 
 export function clipTextConfig(which: 1 | 2, scale: number): ClipTextConfig {
   const outputWidth = which === 1 ? 768 : 1280;
+  const headDim = 64;
+  // Whole 64-wide heads: a width rounded only to 32 (e.g. 544 at --scale 0.7) splits no heads.
+  const scaled = scaledWidth(outputWidth, scale);
+  const width = scaled > headDim ? Math.round(scaled / headDim) * headDim : scaled;
   return {
     name: which === 1 ? 'text_encoder' : 'text_encoder_2',
-    width: scaledWidth(outputWidth, scale),
+    width,
     outputWidth,
     layers: which === 1 ? 12 : 32,
-    headDim: 64,
+    headDim,
     activation: which === 1 ? 'quick_gelu' : 'gelu',
     projection: which === 2,
   };

@@ -7,7 +7,7 @@ import { estimateSecondsLeft } from '../transfer-estimate';
 import { isBackendChoice, resolveModelBaseUrl } from '../settings';
 import { settingsForFamily } from '../family-choices';
 import { familyOf, isFamilyId, type FamilyId } from '../../pipeline/families/registry';
-import { canLoad, type AppActions, type AppData } from '../app-state';
+import { canLoad, sizeOf, type AppActions, type AppData } from '../app-state';
 import type { SharedOps, Slice, SliceContext } from './context';
 
 type ModelData = Pick<
@@ -60,9 +60,11 @@ export function createModelSlice(
 
   /** Posts 'load-model': the worker reads the model from storage when it is stored there. */
   const startLoad = (baseUrl: string, id = ctx.newRequestId()) => {
-    const { backendChoice: backend, familyChoice } = get();
+    const { backendChoice: backend, familyChoice, size, steps } = get();
     const family = familyChoice === 'auto' ? {} : { family: familyChoice };
-    deps.port.post({ type: 'load-model', id, baseUrl, backend, ...family });
+    // The load's warm-up image is made at the size the page will generate at.
+    const warmUp = { ...sizeOf(size), steps };
+    deps.port.post({ type: 'load-model', id, baseUrl, backend, ...family, warmUp });
     set({ load: { id, baseUrl, backend, files: [] }, model: null, error: null });
   };
 
