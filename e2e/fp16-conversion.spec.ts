@@ -5,28 +5,11 @@
  * weight requests and generates on the WebAssembly backend (SwiftShader has no shader-f16)
  * an image within the stated tolerance of the fp32 model's (the Node runner's reference).
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
-interface Logged {
-  method: string;
-  path: string;
-  range: string | null;
-  status: number;
-  bytes: number;
-}
-
-async function serverLog(page: Page): Promise<Logged[]> {
-  const response = await page.request.get(`${MODEL_SERVER}/__stats`);
-  return ((await response.json()) as { requests: Logged[] }).requests;
-}
-
-const resetLog = (page: Page) => page.request.post(`${MODEL_SERVER}/__stats/reset`);
-const throttle = (page: Page, bps: number) =>
-  page.request.post(`${MODEL_SERVER}/__throttle?bps=${bps}`);
-const weightRequests = (log: Logged[]) =>
-  log.filter((r) => r.method === 'GET' && /\.onnx(_data)?$/.test(r.path));
 const UNET_DATA = '/tiny-fp32/unet/model.onnx_data';
 
 test.afterEach(async ({ page }) => {

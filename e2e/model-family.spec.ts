@@ -5,8 +5,9 @@
  * three shard files, 4 Euler-discrete steps on WebGPU equal to the Node runner's image, no
  * image-to-image control, and a second visit that loads from IndexedDB with zero weight requests.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
 /** The same tolerance as text-to-image.spec.ts: WebGPU and wasm round the last bits apart. */
@@ -15,26 +16,6 @@ const MAX_MEAN_DIFF = 0.25;
 
 const MODEL = 'tiny-lightning';
 const SHARDS = ['unet/model.onnx_data', 'unet/model.onnx_data_1', 'unet/model.onnx_data_2'];
-
-interface Logged {
-  method: string;
-  path: string;
-  range: string | null;
-  status: number;
-  bytes: number;
-}
-
-async function serverLog(page: Page): Promise<Logged[]> {
-  const response = await page.request.get(`${MODEL_SERVER}/__stats`);
-  return ((await response.json()) as { requests: Logged[] }).requests;
-}
-const resetLog = (page: Page) => page.request.post(`${MODEL_SERVER}/__stats/reset`);
-const throttle = (page: Page, bps: number) =>
-  page.request.post(`${MODEL_SERVER}/__throttle?bps=${bps}`);
-
-/** Requests for model weights: graphs and external data, sharded names (`_1`, `_2`) included. */
-const weightRequests = (log: Logged[]) =>
-  log.filter((r) => r.method === 'GET' && /\.onnx(_data(_\d+)?|\.data)?$/.test(r.path));
 
 test.afterEach(async ({ page }) => {
   await throttle(page, 0);

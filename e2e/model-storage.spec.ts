@@ -3,29 +3,9 @@
  * the middle of the download without re-fetching what was stored, and later visits load it
  * from IndexedDB with zero weight requests and generate the same image.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { MODEL_SERVER, generateImage } from './support/app.ts';
-
-interface Logged {
-  method: string;
-  path: string;
-  range: string | null;
-  status: number;
-  bytes: number;
-}
-
-async function serverLog(page: Page): Promise<Logged[]> {
-  const response = await page.request.get(`${MODEL_SERVER}/__stats`);
-  return ((await response.json()) as { requests: Logged[] }).requests;
-}
-
-const resetLog = (page: Page) => page.request.post(`${MODEL_SERVER}/__stats/reset`);
-const throttle = (page: Page, bps: number) =>
-  page.request.post(`${MODEL_SERVER}/__throttle?bps=${bps}`);
-
-/** Requests for model weights (graphs and external data), not tokenizer or config files. */
-const weightRequests = (log: Logged[]) =>
-  log.filter((r) => r.method === 'GET' && /\.onnx(_data|\.data)?$/.test(r.path));
+import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 
 test.afterEach(async ({ page }) => {
   await throttle(page, 0);

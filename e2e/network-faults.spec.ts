@@ -8,13 +8,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { MODEL_SERVER, generateImage } from './support/app.ts';
-
-interface Logged {
-  method: string;
-  path: string;
-  range: string | null;
-  status: number;
-}
+import { serverLog, resetLog } from './support/server-log.ts';
 
 const MODEL_URL = `${MODEL_SERVER}/tiny-fp32/`;
 const APP_URL = `./?model=${encodeURIComponent(MODEL_URL)}&backend=webgpu`;
@@ -24,12 +18,6 @@ const setFault = async (page: Page, query: string) => {
   expect(res.status()).toBe(204);
 };
 const clearFaults = (page: Page) => page.request.post(`${MODEL_SERVER}/__fault/clear`);
-const resetLog = (page: Page) => page.request.post(`${MODEL_SERVER}/__stats/reset`);
-async function serverLog(page: Page): Promise<Logged[]> {
-  const response = await page.request.get(`${MODEL_SERVER}/__stats`);
-  return ((await response.json()) as { requests: Logged[] }).requests;
-}
-
 /** The weight store's file records, read from the page (same origin as the worker's store). */
 function storedFiles(page: Page): Promise<Array<{ path: string; complete: boolean }>> {
   return page.evaluate(
