@@ -3,6 +3,9 @@
  * (bench/pipeline.ts, which drives bench/pipeline-page.ts in Chromium) and the real-GPU kit
  * (bench/gpu-kit/run.ts, which calls the same page functions in Node on Dawn's bindings).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BareResult, ImageRequest, ImageResult, LoadResult } from './pipeline-page.ts';
 import type { StageTimings } from '../src/pipeline/text-to-image.ts';
 
@@ -148,4 +151,35 @@ export function printResults(results: ModeResult[], opts: RunSettings): void {
   console.log('bare session.run by graph (ms):');
   const graphs = new Set(results.flatMap((r) => Object.keys(r.bareByGraphMs)));
   for (const g of graphs) line(`  ${g}`, (r) => r.bareByGraphMs[g]?.toFixed(1) ?? '-');
+}
+
+/**
+ * Writes a run's results as JSON (bench/results/…): the settings, the machine (plus what the
+ * caller adds, e.g. the Node version), what the numbers mean, and the results.
+ */
+export function writeResults(
+  out: string,
+  opts: RunSettings,
+  machine: Record<string, unknown>,
+  note: string,
+  results: ModeResult[],
+): void {
+  mkdirSync(path.dirname(out), { recursive: true });
+  const { modelDir, size, steps, images } = opts;
+  const report = {
+    date: new Date().toISOString(),
+    modelDir,
+    size,
+    steps,
+    images,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGB: os.totalmem() / 1e9,
+      ...machine,
+    },
+    note,
+    results,
+  };
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -22,15 +22,15 @@ import type { BareResult, ImageRequest, ImageResult, LoadResult } from './pipeli
 import {
   measureMode,
   printResults,
+  writeResults,
   type BenchCalls,
   type Mode,
   type ModeResult,
 } from './pipeline-measure.ts';
 import { chromium } from '@playwright/test';
-import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -170,27 +170,12 @@ async function main(): Promise<void> {
     const results: ModeResult[] = [];
     for (const mode of opts.modes) results.push(await benchMode(mode, origin, opts));
     printResults(results, opts);
-    mkdirSync(path.dirname(opts.out), { recursive: true });
-    writeFileSync(
+    writeResults(
       opts.out,
-      `${JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          modelDir: opts.modelDir,
-          size: opts.size,
-          steps: opts.steps,
-          images: opts.images,
-          machine: {
-            cpus: os.cpus().length,
-            cpuModel: os.cpus()[0]?.model,
-            memoryGB: os.totalmem() / 1e9,
-          },
-          note: 'Page thread of headless Chromium. host = every stage read back and scheduler on the CPU; gpu = GPU-resident. ratioToBare = median over N alternating pairs of (pipeline image ms / sum of bare session.run times of the model graphs (text encoders, UNet steps, VAE decoder) with the same feeds, each timed to GPU idle, outputs left where the session puts them). readBytes/writeBytes: GPUBuffer.mapAsync(READ) / writeBuffer+mapAsync(WRITE) bytes.',
-          results,
-        },
-        null,
-        2,
-      )}\n`,
+      opts,
+      {},
+      'Page thread of headless Chromium. host = every stage read back and scheduler on the CPU; gpu = GPU-resident. ratioToBare = median over N alternating pairs of (pipeline image ms / sum of bare session.run times of the model graphs (text encoders, UNet steps, VAE decoder) with the same feeds, each timed to GPU idle, outputs left where the session puts them). readBytes/writeBytes: GPUBuffer.mapAsync(READ) / writeBuffer+mapAsync(WRITE) bytes.',
+      results,
     );
     console.log(`wrote ${path.relative(process.cwd(), opts.out)}`);
   } finally {

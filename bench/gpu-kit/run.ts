@@ -9,13 +9,17 @@
  * Packed (npm run gpu-kit:pack) it runs as `node run.mjs --model DIR ...` on a machine with
  * Node and a GPU but no browser and no package registry (README, "Real-GPU benchmark kit").
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { create, globals } from 'webgpu';
 import { directorySource } from '../../src/cli/node-model.ts';
-import { measureMode, printResults, type Mode, type ModeResult } from '../pipeline-measure.ts';
+import {
+  measureMode,
+  printResults,
+  writeResults,
+  type Mode,
+  type ModeResult,
+} from '../pipeline-measure.ts';
 import { installNodeWebGpu } from './node-webgpu.ts';
 
 function options() {
@@ -90,29 +94,12 @@ async function main(): Promise<void> {
   }
   printResults(results, opts);
   if (opts.out) {
-    mkdirSync(path.dirname(opts.out), { recursive: true });
-    writeFileSync(
+    writeResults(
       opts.out,
-      `${JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          modelDir: opts.modelDir,
-          size: opts.size,
-          steps: opts.steps,
-          images: opts.images,
-          machine: {
-            cpus: os.cpus().length,
-            cpuModel: os.cpus()[0]?.model,
-            memoryGB: os.totalmem() / 1e9,
-            node: process.version,
-            vkIcd: process.env['VK_ICD_FILENAMES'] ?? null,
-          },
-          note: 'Node.js with onnxruntime-web 1.30 WebGPU EP on Dawn (npm webgpu); same measurements as bench/pipeline.ts.',
-          results,
-        },
-        null,
-        2,
-      )}\n`,
+      opts,
+      { node: process.version, vkIcd: process.env['VK_ICD_FILENAMES'] ?? null },
+      'Node.js with onnxruntime-web 1.30 WebGPU EP on Dawn (npm webgpu); same measurements as bench/pipeline.ts.',
+      results,
     );
     console.log(`wrote ${opts.out}`);
   }
