@@ -68,10 +68,16 @@ describe('loading stages', () => {
     let reached: () => void = () => {};
     const atUnet = new Promise<void>((resolve) => (reached = resolve));
     const source = blobSource();
+    // The graph is read as bytes or as a Blob (the loader picks by size): both go silent.
     const stalled: ModelSource = {
       ...source,
       readBytes: (file, onProgress) => {
         if (file !== 'unet/model.onnx') return source.readBytes(file, onProgress);
+        reached();
+        return never();
+      },
+      readBlob: (file, onProgress) => {
+        if (file !== 'unet/model.onnx') return source.readBlob!(file, onProgress);
         reached();
         return never();
       },

@@ -8,7 +8,12 @@ import { familyOf, recogniseFamily, type FamilyId } from './families/registry.ts
 import { LoadWatchdog } from './load-watchdog.ts';
 import { modelUsesFloat16 } from './onnx/dtypes.ts';
 import { BlobReadTracker } from './ort/blob-read-tracker.ts';
-import { moveInitializersToExternal } from './onnx/inline-to-external.ts';
+import {
+  blobRangeReader,
+  bytesRangeReader,
+  externalDataBlob,
+  moveInitializersToExternal,
+} from './onnx/inline-to-external.ts';
 import { ModelFormatError } from './tensors.ts';
 import type { PipelineHelpers, SdxlModel } from './text-to-image.ts';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.ts';
@@ -33,6 +38,8 @@ export interface ModelSource {
     path: string,
     onProgress?: (loadedBytes: number, totalBytes: number) => void,
   ): Promise<Blob>;
+  /** The file's size when the source knows it without reading the file (a stored manifest). */
+  sizeOf?(path: string): number | undefined;
 }
 
 export interface ExternalDataFile {
@@ -180,6 +187,24 @@ export interface LoadOptions {
   moveInlineAbove?: number;
 }
 
+/**
+ * A graph file: as bytes when it is small, as a Blob when it may be large and the source has
+ * Blobs (a stored model's disk-backed chunks, or a download gathered piece by piece), so that a
+ * 2 GB graph is never one buffer. Small stored graphs are read as bytes, which checks them.
+ */
+async function readGraph(
+  source: ModelSource,
+  path: string,
+  moveInlineAbove: number,
+  reading: (file: string) => (loaded: number, total: number) => void,
+): Promise<Uint8Array | Blob> {
+  const knownSize = source.sizeOf?.(path);
+  if (!source.readBlob || (knownSize !== undefined && knownSize <= moveInlineAbove)) {
+    return source.readBytes(path, reading(path));
+  }
+  return source.readBlob(path, reading(path));
+}
+
 /** Reads one graph and the external data files it names, then creates its session. */
 async function loadGraph(
   source: ModelSource,
@@ -199,20 +224,32 @@ async function loadGraph(
       onProgress(file, loaded, total);
       stage.progress(done + loaded, 0, true);
     };
-    let model = preloaded ?? (await source.readBytes(modelPath, reading(modelPath)));
-    done += model.byteLength;
+    const stored = preloaded ?? (await readGraph(source, modelPath, moveInlineAbove, reading));
+    done += stored instanceof Blob ? stored.size : stored.byteLength;
     // A large graph with its weights inline would be copied whole into the wasm heap: its
-    // initializers go to a Blob the runtime reads range by range (see inline-to-external.ts).
+    // initializers become external data the runtime reads range by range (see
+    // inline-to-external.ts). From a Blob, only the graph's structure is read; the weights
+    // stay where they are stored, as slices of that Blob.
+    let model: Uint8Array;
     let inlineWeights: ExternalDataFile | null = null;
-    if (model.byteLength > moveInlineAbove) {
-      const moved = moveInitializersToExternal(model, INLINE_WEIGHTS_LOCATION);
+    const size = stored instanceof Blob ? stored.size : stored.byteLength;
+    if (size > moveInlineAbove) {
+      const reader = stored instanceof Blob ? blobRangeReader(stored) : bytesRangeReader(stored);
+      let moved;
+      try {
+        moved = await moveInitializersToExternal(reader, INLINE_WEIGHTS_LOCATION);
+      } catch (error) {
+        throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
+      }
+      model = moved.model;
       if (moved.movedTensors > 0) {
-        model = moved.model;
         inlineWeights = {
           path: INLINE_WEIGHTS_LOCATION,
-          data: new Blob(moved.dataPieces as Uint8Array<ArrayBuffer>[]),
+          data: externalDataBlob(stored, moved.dataParts),
         };
       }
+    } else {
+      model = stored instanceof Blob ? new Uint8Array(await stored.arrayBuffer()) : stored;
     }
     let locations: string[];
     let inputs: GraphInput[];

@@ -11,7 +11,15 @@ import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeModelSet } from '../../scripts/test-model/write-model-set.ts';
 import { nodeSessionFactory } from '../cli/node-model.ts';
-import { loadSdxlModel, loadTokenizers } from '../pipeline/model-loader.ts';
+import {
+  INLINE_WEIGHTS_LOCATION,
+  loadSdxlModel,
+  loadTokenizers,
+  type LoadOptions,
+  type ModelSource,
+  type SessionFactory,
+} from '../pipeline/model-loader.ts';
+import { TextToImagePipeline } from '../pipeline/text-to-image.ts';
 import { promisifyRequest } from 'idb-keyval';
 import { toWorkerError } from '../worker/errors.ts';
 import { ChunkStore, chunkKey, type StoredChunk } from './chunk-store.ts';
@@ -165,6 +173,53 @@ describe('storedSource', () => {
       }
     },
     TIMEOUT_MS,
+  );
+});
+
+describe('a stored graph with its weights inline, above the loader’s limit', () => {
+  /** An image from the stored model, with the files read as bytes and each session's data. */
+  async function storedImage(options: LoadOptions) {
+    const source = storedSource(store, manifest);
+    const readAsBytes: string[] = [];
+    const watched: ModelSource = {
+      ...source,
+      readBytes: (file, onProgress) => {
+        readAsBytes.push(file);
+        return source.readBytes(file, onProgress);
+      },
+    };
+    const data: Record<string, string[]> = {};
+    const factory: SessionFactory = (graph, model, external) => {
+      data[graph] = external.map((f) => f.path);
+      return nodeSessionFactory(graph, model, external);
+    };
+    const model = await loadSdxlModel(watched, factory, () => {}, options);
+    try {
+      const params = { prompt: 'a photo of a cat', seed: 9, steps: 2, width: 128, height: 128 };
+      const { pixels } = await new TextToImagePipeline(model).generate(params);
+      return { pixels, readAsBytes, data };
+    } finally {
+      await model.release();
+    }
+  }
+
+  it(
+    'is read as a Blob, its weights handed on as slices of it, and gives the same image',
+    async () => {
+      const asStored = await storedImage({});
+      const moved = await storedImage({ moveInlineAbove: 2 ** 20 });
+      for (const graph of ['text_encoder', 'text_encoder_2']) {
+        expect(files.get(`${graph}/model.onnx`)!.byteLength, graph).toBeGreaterThan(2 ** 21);
+        expect(asStored.readAsBytes, graph).toContain(`${graph}/model.onnx`);
+        expect(moved.readAsBytes, graph).not.toContain(`${graph}/model.onnx`);
+      }
+      expect(moved.data['textEncoder']).toEqual([INLINE_WEIGHTS_LOCATION]);
+      expect(moved.data['textEncoder2']).toEqual([INLINE_WEIGHTS_LOCATION]);
+      // A small graph is still read as bytes (and so checked chunk by chunk).
+      expect(moved.readAsBytes).toContain('unet/model.onnx');
+      expect(sameBytes(moved.pixels, asStored.pixels)).toBe(true);
+    },
+    TIMEOUT_MS * 2,
   );
 });
 

@@ -24,6 +24,10 @@ export class StoredFileMissingError extends Error {
 /** Reads the files of `manifest` from `store`; paths are the manifest's (standard layout). */
 export function storedSource(store: WeightStoreReader, manifest: Manifest): BlobModelSource {
   const listed = new Set(manifest.files.map((file) => file.path));
+  const sizes = new Map(
+    // A file stored as fp16 has its own size once stored: unknown here.
+    manifest.files.filter((file) => file.storeAs !== 'fp16').map((file) => [file.path, file.bytes]),
+  );
   const locate = (path: string) => `${manifest.displayName} (stored in this browser): ${path}`;
   const read = async <T>(path: string, how: (id: string, path: string) => Promise<T>) => {
     // Not listed is "absent" (optional tokenizer files are read that way), not corrupt.
@@ -54,6 +58,7 @@ export function storedSource(store: WeightStoreReader, manifest: Manifest): Blob
       onProgress?.(bytes.byteLength, bytes.byteLength);
       return bytes;
     },
+    sizeOf: (path) => sizes.get(path),
     readBlob: async (path, onProgress) => {
       const blob = await readBlob(path);
       // Nothing is read yet; the runtime reads the Blob when it creates the session.
