@@ -3,7 +3,7 @@
  *
  *   npm run scale -- [--scale 1] [--layout webnn-q4f32|webnn-q4|optimum-fp32] [--size 512]
  *                    [--loads 1] [--bare 1] [--cache .test-models/scale] [--timeout-min 60]
- *                    [--off-the-record] [--quick-reloads]
+ *                    [--off-the-record] [--quick-reloads] [--sessions-only]
  *
  * Generates the replica once into the cache folder (scripts/test-model/sdxl), serves it from
  * localhost, and drives the built app (`npm run build` first) in Chromium: download and keep,
@@ -18,6 +18,9 @@
  * `--quick-reloads` (for many loads where the warm-up image is slow, as on SwiftShader): each
  * load but the last is timed until every session exists, then the page reloads without waiting
  * for its warm-up image; the first image is made only after the last load.
+ *
+ * `--sessions-only` (where only loading is in question, e.g. memory and the off-the-record
+ * profile): every load is timed until every session exists and no image is made at all.
  *
  * Every request the page sends the worker is set to `--size`×`--size` (load warm-ups and
  * images), so sizes the UI does not offer (64, 128: what SwiftShader can finish) can be measured.
@@ -61,6 +64,7 @@ const { values } = parseArgs({
     'timeout-min': { type: 'string', default: '60' },
     'off-the-record': { type: 'boolean', default: false },
     'quick-reloads': { type: 'boolean', default: false },
+    'sessions-only': { type: 'boolean', default: false },
     cache: { type: 'string', default: path.join(ROOT, '.test-models/scale') },
     'preview-port': { type: 'string', default: '4373' },
     'model-port': { type: 'string', default: '4374' },
@@ -73,7 +77,8 @@ if (!REPLICA_LAYOUTS.includes(layout))
 const size = Number(values.size);
 const loads = Number(values.loads);
 const bareLoads = Number(values.bare);
-const quickReloads = values['quick-reloads'] === true;
+const sessionsOnly = values['sessions-only'] === true;
+const quickReloads = values['quick-reloads'] === true || sessionsOnly;
 const timeoutMs = Number(values['timeout-min']) * 60_000;
 const ORT_DIST = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
 const GRAPH_DIRS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'];
@@ -366,12 +371,14 @@ async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
       await page.goto(appUrl);
       await waitFor(page, 'warm-up');
       // --quick-reloads: every session exists; reload now rather than wait for the warm-up.
-      if (quickReloads && i < loads) continue;
+      if ((quickReloads && i < loads) || sessionsOnly) continue;
       phases.next(`reload: warm-up #${i}`);
       await waitFor(page, 'ready');
     }
-    phases.next(`image ${size}x${size}`);
-    await image(page);
+    if (!sessionsOnly) {
+      phases.next(`image ${size}x${size}`);
+      await image(page);
+    }
     phases.end();
   } catch (error) {
     phases.end(String(error instanceof Error ? error.message : error).split('\n')[0]);
