@@ -14,8 +14,10 @@ import {
   INLINE_WEIGHTS_LOCATION,
   loadSdxlModel,
   type LoadOptions,
+  type ModelSource,
   type SessionFactory,
 } from './model-loader.ts';
+import { toWorkerError } from '../worker/errors.ts';
 import { TextToImagePipeline } from './text-to-image.ts';
 
 const MiB = 2 ** 20;
@@ -51,3 +53,29 @@ it('moves large inline graphs to Blob external data with an identical image', as
   expect(moved.seen['unet']!.data).toEqual(['model.onnx_data']); // already external: as it was
   expect(Buffer.compare(Buffer.from(moved.pixels), Buffer.from(stored.pixels))).toBe(0);
 }, 120_000);
+
+/** A Blob whose bytes the browser will not hand back (an off-the-record profile's limit). */
+class UnreadableBlob extends Blob {
+  override slice(): Blob {
+    const failing = new Blob();
+    failing.arrayBuffer = () =>
+      Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError'));
+    return failing;
+  }
+}
+
+it('a large graph the browser cannot read back fails as unreadable storage, naming the file', async () => {
+  const base = directorySource(dir);
+  const source: ModelSource = {
+    ...base,
+    readBlob: async (file) =>
+      new UnreadableBlob([(await base.readBytes(file)) as Uint8Array<ArrayBuffer>]),
+  };
+  const error = await loadSdxlModel(source, nodeSessionFactory, () => {}, {
+    moveInlineAbove: MiB,
+  }).catch((e: unknown) => e);
+  expect(toWorkerError(error)).toMatchObject({
+    code: 'storage-unreadable',
+    message: expect.stringContaining('text_encoder/model.onnx'),
+  });
+}, 60_000);

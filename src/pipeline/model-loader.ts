@@ -239,6 +239,10 @@ async function loadGraph(
       try {
         moved = await moveInitializersToExternal(reader, INLINE_WEIGHTS_LOCATION);
       } catch (error) {
+        // The browser failing to read the Blob is not the file's fault: same error, named file.
+        if (error instanceof DOMException) {
+          throw new DOMException(`${source.locate(modelPath)}: ${error.message}`, error.name);
+        }
         throw new ModelFormatError(`${source.locate(modelPath)}: ${(error as Error).message}`);
       }
       model = moved.model;

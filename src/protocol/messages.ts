@@ -16,7 +16,7 @@ export type { FamilyId };
 export type * from './storage-messages.ts';
 
 /** Bumped whenever a message shape changes, so an old page never talks to a new worker. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'device-lost' // the GPU device went away
   | 'quota' // not enough storage space for the model
   | 'storage-unavailable' // no IndexedDB (e.g. some private windows)
+  | 'storage-unreadable' // stored files cannot be read back (a private window's memory limit)
   | 'load-stalled' // a loading stage made no progress for its time limit (names graph and stage)
   | 'internal'; // anything else: a bug
 

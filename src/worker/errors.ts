@@ -37,6 +37,11 @@ export function toWorkerError(error: unknown): WorkerError {
     return { code: 'storage-unavailable', message };
   }
   if (error instanceof StoredChunkDamagedError) return { code: 'bad-model', message };
+  // A stored Blob the browser will not hand back (Chromium's off-the-record profiles keep only
+  // a few hundred MB of Blob data readable; the rest reads as NotReadableError).
+  if (error instanceof DOMException && error.name === 'NotReadableError') {
+    return { code: 'storage-unreadable', message };
+  }
   if (error instanceof ModelFormatError) return { code: 'bad-model', message };
   if (error instanceof RangeError) return { code: 'bad-request', message };
   if (/requires f16|shader-f16/i.test(message)) return { code: 'no-shader-f16', message };
