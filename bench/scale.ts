@@ -23,6 +23,7 @@
  * whose UNet's one external data file also holds forty 125 MiB tensors, each read on the GPU
  * (scripts/test-model/heavy-unet.ts; `--scale` does not apply). It loads 4.9 GiB like a real
  * UNet but generates as fast as the tiny model, so every load can make its image.
+ * `--heavy-tensors N` sets how many 125 MiB tensors (0: the plain tiny set, as a baseline).
  *
  * Every request the page sends the worker is set to `--size`×`--size` (load warm-ups and
  * images), so sizes the UI does not offer (64, 128: what SwiftShader can finish) can be measured.
@@ -51,7 +52,7 @@ import {
   REPLICA_LAYOUTS,
   type ReplicaLayout,
 } from '../scripts/test-model/sdxl/write-replica.ts';
-import { writeHeavyModelSet } from '../scripts/test-model/heavy-unet.ts';
+import { HEAVY_UNET, writeHeavyModelSet } from '../scripts/test-model/heavy-unet.ts';
 import { readCanvas } from '../e2e/support/app.ts';
 import { chromiumLaunchOptions } from '../e2e/support/chromium.ts';
 import { startModelServer } from '../e2e/support/model-server.ts';
@@ -69,6 +70,7 @@ const { values } = parseArgs({
     'timeout-min': { type: 'string', default: '60' },
     'off-the-record': { type: 'boolean', default: false },
     'quick-reloads': { type: 'boolean', default: false },
+    'heavy-tensors': { type: 'string', default: String(HEAVY_UNET.tensors) },
     cache: { type: 'string', default: path.join(ROOT, '.test-models/scale') },
     'preview-port': { type: 'string', default: '4373' },
     'model-port': { type: 'string', default: '4374' },
@@ -88,7 +90,12 @@ const quickReloads = values['quick-reloads'] === true;
 const timeoutMs = Number(values['timeout-min']) * 60_000;
 const ORT_DIST = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
 const GRAPH_DIRS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'];
-const name = heavy ? HEAVY : `sdxl-${scale}-${layout}`;
+const heavySpec = { ...HEAVY_UNET, tensors: Number(values['heavy-tensors']) };
+if (!(Number.isInteger(heavySpec.tensors) && heavySpec.tensors >= 0))
+  throw new Error('--heavy-tensors: a whole number, 0 or more');
+const heavyName =
+  heavySpec.tensors === HEAVY_UNET.tensors ? HEAVY : `${HEAVY}-${heavySpec.tensors}`;
+const name = heavy ? heavyName : `sdxl-${scale}-${layout}`;
 const modelDir = path.join(values.cache, name);
 
 function dirBytes(dir: string): number {
@@ -452,7 +459,7 @@ async function main() {
   if (!existsSync(path.join(modelDir, 'test-model.json'))) {
     console.log(`generating ${name} into ${modelDir} ...`);
     phases.next(heavy ? 'generate model set' : 'generate replica');
-    if (heavy) writeHeavyModelSet(modelDir);
+    if (heavy) writeHeavyModelSet(modelDir, heavySpec);
     else writeReplica(modelDir, { scale, layout });
     phases.end();
   }

@@ -26,7 +26,7 @@ import {
 } from './write-model-set.ts';
 
 export interface HeavySpec {
-  /** How many big tensors the UNet carries. */
+  /** How many big tensors the UNet carries (0: none, the plain tiny UNet, as a baseline). */
   tensors: number;
   /** Bytes of each (a multiple of one row, 4 KiB). */
   tensorBytes: number;
@@ -94,7 +94,7 @@ export function writeHeavyModelSet(dir: string, spec: HeavySpec = HEAVY_UNET): M
   rmSync(manifestPath);
   const unetDir = path.join(dir, 'unet');
   const written = writeModelStreaming(
-    buildUnet('fp32', heavyUnetTerm(spec)),
+    buildUnet('fp32', spec.tensors > 0 ? heavyUnetTerm(spec) : undefined),
     path.join(unetDir, 'model.onnx'),
     {
       externalData: { name: UNET_EXTERNAL_DATA, path: path.join(unetDir, UNET_EXTERNAL_DATA) },
