@@ -1,13 +1,13 @@
 /**
  * `npm run scale`: the app with SDXL-size models (a measurement, not a test; not in CI).
  *
- *   npm run scale -- [--scale 1] [--layout webnn-q4f32|webnn-q4|optimum-fp32] [--size 512]
- *                    [--loads 1] [--bare 1] [--cache .test-models/scale] [--timeout-min 60]
- *                    [--off-the-record] [--quick-reloads] [--sessions-only]
+ *   npm run scale -- [--scale 1] [--layout webnn-q4f32|webnn-q4|optimum-fp32|weights-heavy]
+ *                    [--size 512] [--loads 1] [--bare 1] [--cache .test-models/scale]
+ *                    [--timeout-min 60] [--off-the-record] [--quick-reloads] [--sessions-only]
  *
  * Generates the replica once into the cache folder (scripts/test-model/sdxl), serves it from
  * localhost, and drives the built app (`npm run build` first) in Chromium: download and keep,
- * load, one image, reload and load from storage (`--loads N` times in a row), one image. Then,
+ * load, one image, then `--loads N` times in a row: reload, load from storage, one image. Then,
  * in a fresh browser, the same graphs from the same served bytes loaded by onnxruntime-web
  * alone (bench/scale-bare-page.ts), `--bare N` times. Prints per phase the seconds, MB/s and the
  * peak resident memory of the browser's processes (sampled from /proc every 200 ms: this
@@ -22,10 +22,17 @@
  * `--sessions-only` (where only loading is in question, e.g. memory and the off-the-record
  * profile): every load is timed until every session exists and no image is made at all.
  *
+ * `--layout weights-heavy` is not a replica but issue #15's single-file case: the tiny fp32 set
+ * whose UNet's one external data file also holds forty 125 MiB tensors, each read on the GPU
+ * (scripts/test-model/heavy-unet.ts; `--scale` does not apply). It loads 4.9 GiB like a real
+ * UNet but generates as fast as the tiny model, so every load can make its image.
+ * `--heavy-tensors N` sets how many 125 MiB tensors (0: the plain tiny set, as a baseline).
+ *
  * Every request the page sends the worker is set to `--size`×`--size` (load warm-ups and
  * images), so sizes the UI does not offer (64, 128: what SwiftShader can finish) can be measured.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   createReadStream,
   existsSync,
@@ -48,6 +55,8 @@ import {
   REPLICA_LAYOUTS,
   type ReplicaLayout,
 } from '../scripts/test-model/sdxl/write-replica.ts';
+import { HEAVY_UNET, writeHeavyModelSet } from '../scripts/test-model/heavy-unet.ts';
+import { readCanvas } from '../e2e/support/app.ts';
 import { chromiumLaunchOptions } from '../e2e/support/chromium.ts';
 import { startModelServer } from '../e2e/support/model-server.ts';
 import { bundlePage } from './bundle-page.ts';
@@ -65,15 +74,19 @@ const { values } = parseArgs({
     'off-the-record': { type: 'boolean', default: false },
     'quick-reloads': { type: 'boolean', default: false },
     'sessions-only': { type: 'boolean', default: false },
+    'heavy-tensors': { type: 'string', default: String(HEAVY_UNET.tensors) },
     cache: { type: 'string', default: path.join(ROOT, '.test-models/scale') },
     'preview-port': { type: 'string', default: '4373' },
     'model-port': { type: 'string', default: '4374' },
   },
 });
 const scale = Number(values.scale);
+/** Issue #15's 4.9 GiB single-file UNet on the tiny set (see the module comment). */
+const HEAVY = 'weights-heavy';
+const heavy = values.layout === HEAVY;
 const layout = values.layout as ReplicaLayout;
-if (!REPLICA_LAYOUTS.includes(layout))
-  throw new Error(`--layout: one of ${REPLICA_LAYOUTS.join(', ')}`);
+if (!heavy && !REPLICA_LAYOUTS.includes(layout))
+  throw new Error(`--layout: one of ${[...REPLICA_LAYOUTS, HEAVY].join(', ')}`);
 const size = Number(values.size);
 const loads = Number(values.loads);
 const bareLoads = Number(values.bare);
@@ -82,7 +95,12 @@ const quickReloads = values['quick-reloads'] === true || sessionsOnly;
 const timeoutMs = Number(values['timeout-min']) * 60_000;
 const ORT_DIST = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
 const GRAPH_DIRS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'];
-const name = `sdxl-${scale}-${layout}`;
+const heavySpec = { ...HEAVY_UNET, tensors: Number(values['heavy-tensors']) };
+if (!(Number.isInteger(heavySpec.tensors) && heavySpec.tensors >= 0))
+  throw new Error('--heavy-tensors: a whole number, 0 or more');
+const heavyName =
+  heavySpec.tensors === HEAVY_UNET.tensors ? HEAVY : `${HEAVY}-${heavySpec.tensors}`;
+const name = heavy ? heavyName : `sdxl-${scale}-${layout}`;
 const modelDir = path.join(values.cache, name);
 
 function dirBytes(dir: string): number {
@@ -247,7 +265,8 @@ async function waitFor(page: Page, until: 'stage' | 'warm-up' | 'ready'): Promis
   }
 }
 
-async function image(page: Page) {
+/** Makes one image; returns the SHA-256 of its pixels (a load that generates gives the same). */
+async function image(page: Page): Promise<string> {
   await page.getByTestId('live').uncheck();
   await page.getByTestId('prompt').fill('a photo of a cat');
   await page.getByTestId('seed').fill('1');
@@ -261,11 +280,26 @@ async function image(page: Page) {
       async () => {
         if (await error.count()) return `error: ${await error.innerText()}`;
         const id = await canvas.getAttribute('data-frame-id');
-        return id !== null && id !== before ? 'frame' : 'waiting';
+        const preview = await canvas.getAttribute('data-preview-step');
+        return id !== null && id !== before && preview === null ? 'frame' : 'waiting';
       },
       { timeout: timeoutMs, intervals: [250] },
     )
     .toBe('frame');
+  const { data } = await readCanvas(page);
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** The pixels' hash of every image made, by phase. */
+const images: Array<{ label: string; sha256: string }> = [];
+
+/** Makes an image as phase `label` and records its hash. */
+async function imagePhase(page: Page, phases: Phases, label: string): Promise<void> {
+  phases.next(label);
+  const sha256 = await image(page);
+  images.push({ label, sha256 });
+  phases.end();
+  console.log(`  pixels sha256 ${sha256}`);
 }
 
 /** onnxruntime's note that shape ops run on the CPU, once per session: not news here. */
@@ -363,8 +397,7 @@ async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
     if (!quickReloads) {
       phases.next(`warm-up image ${size}x${size}`);
       await waitFor(page, 'ready');
-      phases.next(`first image ${size}x${size}`);
-      await image(page);
+      await imagePhase(page, phases, `first image ${size}x${size}`);
     }
     for (let i = 1; i <= loads; i++) {
       phases.next(`reload: load #${i} (to warm-up)`, modelBytes);
@@ -374,10 +407,11 @@ async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
       if ((quickReloads && i < loads) || sessionsOnly) continue;
       phases.next(`reload: warm-up #${i}`);
       await waitFor(page, 'ready');
+      // Each load from storage makes its image (with --quick-reloads only the last, below).
+      if (!quickReloads) await imagePhase(page, phases, `reload: image #${i} ${size}x${size}`);
     }
-    if (!sessionsOnly) {
-      phases.next(`image ${size}x${size}`);
-      await image(page);
+    if (!sessionsOnly && (quickReloads || loads === 0)) {
+      await imagePhase(page, phases, `image ${size}x${size}`);
     }
     phases.end();
   } catch (error) {
@@ -432,8 +466,9 @@ async function main() {
   const phases = new Phases();
   if (!existsSync(path.join(modelDir, 'test-model.json'))) {
     console.log(`generating ${name} into ${modelDir} ...`);
-    phases.next('generate replica');
-    writeReplica(modelDir, { scale, layout });
+    phases.next(heavy ? 'generate model set' : 'generate replica');
+    if (heavy) writeHeavyModelSet(modelDir, heavySpec);
+    else writeReplica(modelDir, { scale, layout });
     phases.end();
   }
   const modelBytes = dirBytes(modelDir);
@@ -485,6 +520,10 @@ async function main() {
     console.log(`app load ÷ bare load (fastest bare, ${bareBest.toFixed(1)} s):`);
     for (const r of ratios) console.log(`  ${r.label.padEnd(30)} ${r.ratio!.toFixed(2)}`);
   }
+  if (images.length > 0) {
+    const distinct = new Set(images.map((i) => i.sha256)).size;
+    console.log(`${images.length} image(s), ${distinct} distinct pixel hash(es)`);
+  }
   const out = path.join(ROOT, 'bench/results', `scale-${name}-${size}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(
@@ -499,6 +538,7 @@ async function main() {
         loads,
         machine: { cpus: os.cpus().length, memoryGB: os.totalmem() / 1e9 },
         rows,
+        images,
         bare,
         ratios,
       },

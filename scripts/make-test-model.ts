@@ -8,6 +8,9 @@
  *   npm run make-test-model -- --arch sdxl --scale S --layout optimum-fp32|webnn-q4|webnn-q4f32 --out DIR
  *     a replica of the real SDXL architecture with random weights; --scale 1 is full size
  *     (UNet 2.57 B parameters: ~10.3 GB in optimum-fp32), smaller scales shrink the widths
+ *   npm run make-test-model -- --arch weights-heavy --out DIR
+ *     the tiny fp32 set whose UNet's one external data file also holds forty 125 MiB tensors,
+ *     each read by the UNet (4.9 GiB; issue #15's single-file case: test-model/heavy-unet.ts)
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { convertModelDirectory } from '../src/cli/convert-model.ts';
 import type { ModelFamily } from '../src/pipeline/families/family.ts';
 import { MODEL_FAMILIES, familyOf, isFamilyId } from '../src/pipeline/families/registry.ts';
 import { writeModelSet, type ModelSetSummary } from './test-model/write-model-set.ts';
+import { writeHeavyModelSet } from './test-model/heavy-unet.ts';
 import {
   REPLICA_LAYOUTS,
   writeReplica,
@@ -26,6 +30,7 @@ import {
 const usage = [
   `usage: npm run make-test-model -- --out DIR [--dtype fp32|fp16] [--family ${MODEL_FAMILIES.map((f) => f.id).join('|')}]`,
   `       npm run make-test-model -- --arch sdxl --scale S --layout ${REPLICA_LAYOUTS.join('|')} --out DIR`,
+  `       npm run make-test-model -- --arch weights-heavy --out DIR`,
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -68,7 +73,15 @@ async function main(): Promise<void> {
     );
     return;
   }
-  if (values.arch !== 'tiny') throw new Error(`--arch must be tiny or sdxl\n${usage}`);
+  if (values.arch === 'weights-heavy') {
+    const summary = writeHeavyModelSet(values.out);
+    console.log(
+      `wrote ${summary.files.length} files (${(summary.totalBytes / 1e9).toFixed(3)} GB, fp32, weights-heavy UNet) to ${summary.dir} in ${seconds()} s`,
+    );
+    return;
+  }
+  if (values.arch !== 'tiny')
+    throw new Error(`--arch must be tiny, sdxl or weights-heavy\n${usage}`);
   if (values.dtype !== 'fp32' && values.dtype !== 'fp16') {
     throw new Error(`--dtype must be fp32 or fp16, not ${values.dtype}\n${usage}`);
   }

@@ -207,7 +207,13 @@ export function buildTextEncoder2(floatType: FloatType, ids: 'int32' | 'int64') 
   );
 }
 
-export function buildUnet(floatType: FloatType) {
+/**
+ * A term added to the UNet's prediction, built into the same graph from its inputs (the
+ * weights-heavy set adds an exact zero that reads forty large tensors: heavy-unet.ts).
+ */
+export type UnetExtraTerm = (g: GraphBuilder, inputs: { timestep: string }) => string;
+
+export function buildUnet(floatType: FloatType, extraTerm?: UnetExtraTerm) {
   const g = new GraphBuilder('unet', floatType);
   const f = g.floatElem;
   const C = UNET_CHANNELS;
@@ -284,12 +290,9 @@ export function buildUnet(floatType: FloatType) {
   // eps = SKIP * sample + f: like a real denoiser, the prediction carries most of the input
   // noise, so x0 = x - sigma * eps is mostly f (prompt structure) rather than raw noise.
   const skip = g.weight('skip_scale', [], [UNET_SKIP]);
-  g.op(
-    'Add',
-    [g.op('Mul', [sample, skip]), conv(g, h2, 'conv_out', C, 4, 3, 0.3)],
-    {},
-    'out_sample',
-  );
+  const terms = [g.op('Mul', [sample, skip]), conv(g, h2, 'conv_out', C, 4, 3, 0.3)];
+  const eps = extraTerm ? [g.op('Add', terms), extraTerm(g, { timestep })] : terms;
+  g.op('Add', eps, {}, 'out_sample');
   g.output('out_sample', f, ['batch_size', 4, 'height', 'width']);
   return g;
 }
