@@ -220,6 +220,10 @@ class Phases {
     return seconds;
   }
 
+  get running(): boolean {
+    return this.current !== null;
+  }
+
   stop(): void {
     clearInterval(this.timer);
   }
@@ -415,7 +419,10 @@ async function appRun(appUrl: string, modelBytes: number, phases: Phases) {
     }
     phases.end();
   } catch (error) {
-    phases.end(String(error instanceof Error ? error.message : error).split('\n')[0]);
+    const message = String(error instanceof Error ? error.message : error).split('\n')[0]!;
+    // Before the first phase (the page, the download button) there is no row to mark failed.
+    if (phases.running) phases.end(message);
+    else console.log(`app run FAILED before its first phase: ${message}`);
   } finally {
     await browser.close();
   }

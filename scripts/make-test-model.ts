@@ -20,7 +20,7 @@ import { convertModelDirectory } from '../src/cli/convert-model.ts';
 import type { ModelFamily } from '../src/pipeline/families/family.ts';
 import { MODEL_FAMILIES, familyOf, isFamilyId } from '../src/pipeline/families/registry.ts';
 import { writeModelSet, type ModelSetSummary } from './test-model/write-model-set.ts';
-import { writeHeavyModelSet } from './test-model/heavy-unet.ts';
+import { HEAVY_UNET, writeHeavyModelSet } from './test-model/heavy-unet.ts';
 import {
   REPLICA_LAYOUTS,
   writeReplica,
@@ -30,7 +30,7 @@ import {
 const usage = [
   `usage: npm run make-test-model -- --out DIR [--dtype fp32|fp16] [--family ${MODEL_FAMILIES.map((f) => f.id).join('|')}]`,
   `       npm run make-test-model -- --arch sdxl --scale S --layout ${REPLICA_LAYOUTS.join('|')} --out DIR`,
-  `       npm run make-test-model -- --arch weights-heavy --out DIR`,
+  `       npm run make-test-model -- --arch weights-heavy [--heavy-tensors 40] --out DIR`,
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       scale: { type: 'string', default: '1' },
       layout: { type: 'string', default: 'optimum-fp32' },
       family: { type: 'string', default: 'sdxl-turbo' },
+      'heavy-tensors': { type: 'string', default: String(HEAVY_UNET.tensors) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -74,7 +75,10 @@ async function main(): Promise<void> {
     return;
   }
   if (values.arch === 'weights-heavy') {
-    const summary = writeHeavyModelSet(values.out);
+    const tensors = Number(values['heavy-tensors']);
+    if (!Number.isInteger(tensors) || tensors < 0)
+      throw new Error(`--heavy-tensors must be a whole number, not ${values['heavy-tensors']}`);
+    const summary = writeHeavyModelSet(values.out, { ...HEAVY_UNET, tensors });
     console.log(
       `wrote ${summary.files.length} files (${(summary.totalBytes / 1e9).toFixed(3)} GB, fp32, weights-heavy UNet) to ${summary.dir} in ${seconds()} s`,
     );

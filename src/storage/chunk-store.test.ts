@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { promisifyRequest } from 'idb-keyval';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChunkStore, chunkKey, type StoredChunk } from './chunk-store.ts';
-import { WeightFileError } from './errors.ts';
+import { StoredChunkUnreadableError, WeightFileError } from './errors.ts';
 import { testBytes } from './testing/weight-server.ts';
 
 const CHUNK = 1000;
@@ -204,6 +204,41 @@ describe('ChunkStore', () => {
     await store.beginFile('m', 'empty.json', { bytes: 0 });
     await store.markComplete('m', 'empty.json');
     expect((await store.readFileAsBlob('m', 'empty.json')).size).toBe(0);
+  });
+});
+
+describe('a chunk the browser cannot read back', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is dropped at once and stops the file, which stays incomplete', async () => {
+    const { store } = newStore();
+    const bytes = testBytes(3500);
+    await store.beginFile('m', 'unet/model.onnx_data', { bytes: 3500 });
+    await store.putChunk('m', 'unet/model.onnx_data', 0, bytes.subarray(0, CHUNK));
+    await store.putChunk('m', 'unet/model.onnx_data', 1, bytes.subarray(CHUNK, 2 * CHUNK));
+    // From here on, stored Blobs read as an off-the-record Chromium past its Blob memory does.
+    const slice = Blob.prototype.slice;
+    vi.spyOn(Blob.prototype, 'slice').mockImplementation(function (this: Blob, ...args) {
+      const part = slice.apply(this, args);
+      part.arrayBuffer = () =>
+        Promise.reject(new DOMException('could not be read', 'NotReadableError'));
+      return part;
+    });
+    const error = await store
+      .putChunk('m', 'unet/model.onnx_data', 2, bytes.subarray(2 * CHUNK, 3 * CHUNK))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoredChunkUnreadableError);
+    expect((error as Error).message).toMatch(/^unet\/model\.onnx_data: chunk 2 was stored/);
+    expect([...(await store.storedChunkIndices('m', 'unet/model.onnx_data'))].sort()).toEqual([
+      0, 1,
+    ]);
+    expect(await store.storedFile('m', 'unet/model.onnx_data')).toMatchObject({
+      chunksStored: 2,
+      bytesStored: 2 * CHUNK,
+      complete: false,
+    });
   });
 });
 

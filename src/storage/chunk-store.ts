@@ -19,6 +19,7 @@ import { entries, get, getMany, promisifyRequest, set, type UseStore } from 'idb
 import { MiB } from './byte-units.ts';
 import {
   StoredChunkDamagedError,
+  StoredChunkUnreadableError,
   WeightFileError,
   WeightStoreUnavailableError,
   errorMessage,
@@ -222,6 +223,34 @@ export class ChunkStore implements WeightStore {
       record.complete = false;
       files.put(record, key);
     });
+    if (this.asBlob) await this.checkReadBack(modelId, path, index, bytes);
+  }
+
+  /**
+   * Reads a stored chunk's last byte back. A browser can accept a Blob it will never hand back
+   * (an off-the-record profile past its Blob memory): found here, the download stops at once,
+   * not gigabytes later when the model fails to load.
+   */
+  private async checkReadBack(
+    modelId: string,
+    path: string,
+    index: number,
+    bytes: Uint8Array,
+  ): Promise<void> {
+    const chunk = await get<StoredChunk>(chunkKey(modelId, path, index), this.use(CHUNKS));
+    const last = bytes.byteLength - 1;
+    try {
+      if (chunk?.data instanceof Blob) {
+        const back = new Uint8Array(await chunk.data.slice(last).arrayBuffer());
+        if (back[0] === bytes[last]) return;
+      }
+    } catch (error) {
+      if (!(error instanceof DOMException)) throw error;
+    }
+    await this.deleteChunk(modelId, path, index);
+    throw new StoredChunkUnreadableError(
+      `${path}: chunk ${index} was stored, but this browser cannot read it back (a private window keeps only about 500 MB of stored files readable).`,
+    );
   }
 
   /** The chunk's bytes when they are all there and match their checksum; otherwise null. */

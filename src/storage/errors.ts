@@ -57,6 +57,15 @@ export class DownloadCancelledError extends Error {
   }
 }
 
+/**
+ * A chunk was stored but the browser cannot read it back. Chromium's off-the-record profiles
+ * (private windows) keep only about 500 MB of Blobs stored in IndexedDB readable; each one
+ * stored past that reads as NotReadableError at once. The chunk has been dropped.
+ */
+export class StoredChunkUnreadableError extends Error {
+  override name = 'StoredChunkUnreadableError';
+}
+
 /** IndexedDB (or a fake of it) reports a full disk or quota as a DOMException with this name. */
 export function isQuotaExceeded(error: unknown): boolean {
   return (

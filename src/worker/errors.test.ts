@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WeightDownloadError, WeightFileError } from '../storage/errors.ts';
+import {
+  StoredChunkUnreadableError,
+  WeightDownloadError,
+  WeightFileError,
+} from '../storage/errors.ts';
 import { DownloadError } from './fetch-source.ts';
 import { toWorkerError } from './errors.ts';
 
@@ -32,5 +36,17 @@ describe('toWorkerError offline', () => {
     expect(toWorkerError(new WeightFileError('unet/model.onnx: an HTML page')).code).toBe(
       'bad-model',
     );
+  });
+});
+
+describe('toWorkerError storage', () => {
+  it("names a stored chunk or file the browser cannot read back 'storage-unreadable'", () => {
+    expect(
+      toWorkerError(new StoredChunkUnreadableError('unet/model.onnx_data: chunk 31')).code,
+    ).toBe('storage-unreadable');
+    expect(toWorkerError(new DOMException('x: could not be read', 'NotReadableError')).code).toBe(
+      'storage-unreadable',
+    );
+    expect(toWorkerError(new DOMException('other', 'AbortError')).code).toBe('internal');
   });
 });

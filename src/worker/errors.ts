@@ -4,6 +4,7 @@ import { ModelFormatError } from '../pipeline/tensors.ts';
 import {
   StorageQuotaError,
   StoredChunkDamagedError,
+  StoredChunkUnreadableError,
   WeightDownloadError,
   WeightFileError,
   WeightStoreUnavailableError,
@@ -37,6 +38,7 @@ export function toWorkerError(error: unknown): WorkerError {
     return { code: 'storage-unavailable', message };
   }
   if (error instanceof StoredChunkDamagedError) return { code: 'bad-model', message };
+  if (error instanceof StoredChunkUnreadableError) return { code: 'storage-unreadable', message };
   // A stored Blob the browser will not hand back (Chromium's off-the-record profiles keep only
   // a few hundred MB of Blob data readable; the rest reads as NotReadableError).
   if (error instanceof DOMException && error.name === 'NotReadableError') {
