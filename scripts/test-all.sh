@@ -38,8 +38,6 @@ stage typecheck npm run -s typecheck
 stage test-model-fp32 npm run -s make-test-model -- --out .test-models/tiny-fp32 --dtype fp32
 stage test-model-fp16 npm run -s make-test-model -- --out .test-models/tiny-fp16 --dtype fp16
 stage test-model-lightning npm run -s make-test-model -- --family sdxl-lightning --out .test-models/tiny-lightning --dtype fp32
-# 750 MiB: more than a private window can keep readable (e2e/private-window.spec.ts).
-stage test-model-heavy npm run -s make-test-model -- --arch weights-heavy --heavy-tensors 6 --out .test-models/heavy-750m
 
 # Unit and e2e failures are counted from their JSON reports, not as stages.
 echo

@@ -25,7 +25,7 @@ export const ERROR_EXPLANATIONS: Record<UiErrorCode, string> = {
   'storage-unavailable':
     'This browser does not let the app keep files (IndexedDB is unavailable, as in some private windows). Use "Load without storing", or a normal window.',
   'storage-unreadable':
-    'This browser could not read back model files it had stored. A private (incognito) window keeps stored files in memory and hands back only a few hundred MB of them, so a full-size model cannot load there: open the app in a normal window.',
+    'This browser could not read back model files it had stored. A private (incognito) window keeps stored files in memory and can hand back only part of a large model, so a full-size model cannot load there: open the app in a normal window.',
   'load-stalled':
     'Loading stopped making progress (the detail says which graph and which stage). The engine has been restarted: press Retry to load the model again.',
   internal: 'Something went wrong inside the app. The details below can help a bug report.',

@@ -249,7 +249,7 @@ export class ChunkStore implements WeightStore {
     }
     await this.deleteChunk(modelId, path, index);
     throw new StoredChunkUnreadableError(
-      `${path}: chunk ${index} was stored, but this browser cannot read it back (a private window keeps only about 500 MB of stored files readable).`,
+      `${path}: chunk ${index} was stored, but this browser cannot read it back (a private window keeps stored files in memory, and only part of a large model stays readable).`,
     );
   }
 

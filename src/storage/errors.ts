@@ -59,8 +59,8 @@ export class DownloadCancelledError extends Error {
 
 /**
  * A chunk was stored but the browser cannot read it back. Chromium's off-the-record profiles
- * (private windows) keep only about 500 MB of Blobs stored in IndexedDB readable; each one
- * stored past that reads as NotReadableError at once. The chunk has been dropped.
+ * (private windows) hold IndexedDB's Blobs in memory, up to a limit; each one stored past it
+ * reads as NotReadableError at once. The chunk has been dropped.
  */
 export class StoredChunkUnreadableError extends Error {
   override name = 'StoredChunkUnreadableError';

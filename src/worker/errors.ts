@@ -39,8 +39,8 @@ export function toWorkerError(error: unknown): WorkerError {
   }
   if (error instanceof StoredChunkDamagedError) return { code: 'bad-model', message };
   if (error instanceof StoredChunkUnreadableError) return { code: 'storage-unreadable', message };
-  // A stored Blob the browser will not hand back (Chromium's off-the-record profiles keep only
-  // a few hundred MB of Blob data readable; the rest reads as NotReadableError).
+  // A stored Blob the browser will not hand back (Chromium's off-the-record profiles hold
+  // IndexedDB's Blobs in memory up to a limit; past it they read as NotReadableError).
   if (error instanceof DOMException && error.name === 'NotReadableError') {
     return { code: 'storage-unreadable', message };
   }
