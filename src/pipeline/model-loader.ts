@@ -225,14 +225,14 @@ async function loadGraph(
       stage.progress(done + loaded, 0, true);
     };
     const stored = preloaded ?? (await readGraph(source, modelPath, moveInlineAbove, reading));
-    done += stored instanceof Blob ? stored.size : stored.byteLength;
+    const size = stored instanceof Blob ? stored.size : stored.byteLength;
+    done += size;
     // A large graph with its weights inline would be copied whole into the wasm heap: its
     // initializers become external data the runtime reads range by range (see
     // inline-to-external.ts). From a Blob, only the graph's structure is read; the weights
     // stay where they are stored, as slices of that Blob.
     let model: Uint8Array;
     let inlineWeights: ExternalDataFile | null = null;
-    const size = stored instanceof Blob ? stored.size : stored.byteLength;
     if (size > moveInlineAbove) {
       const reader = stored instanceof Blob ? blobRangeReader(stored) : bytesRangeReader(stored);
       let moved;
