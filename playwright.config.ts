@@ -15,8 +15,10 @@ export default defineConfig({
   fullyParallel: false,
   forbidOnly: !!process.env['CI'],
   retries: 0,
-  // Loading a model and running it on SwiftShader is slow (shader compiles take seconds).
-  timeout: 240_000,
+  // Loading a tiny model takes about a minute on SwiftShader (its warm-up compiles every WGSL
+  // shader) and a test may load twice and make several images; CI's machine is busy. Eight
+  // minutes still ends a hung test, without failing a slow but healthy one.
+  timeout: 480_000,
   expect: { timeout: 30_000 },
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e-results.json' }]],
   use: {

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { generateImage, MODEL_SERVER } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
 test.describe('choosing a backend for the model', () => {
@@ -23,9 +23,7 @@ test.describe('choosing a backend for the model', () => {
     const modelUrl = `${MODEL_SERVER}/tiny-fp16/`;
     await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=wasm`);
     await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-    await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-      timeout: 90_000,
-    });
+    await expectModelReady(page);
     await expect(page.getByTestId('model-info')).toContainText('WebAssembly (slow fallback)');
     await expect(page.getByTestId('model-info')).toHaveAttribute('data-dtype', 'float16');
 

@@ -6,7 +6,7 @@
  * light and dark, and axe on each.
  */
 import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
-import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { expectNoSeriousAxeViolations, screenshot } from './support/look.ts';
 
 const SIZES = [
@@ -134,9 +134,7 @@ test('once the model is ready the panel is one line; prompt and image take the s
   await page.setViewportSize(SIZES[0]);
   await page.goto(WITH_MODEL);
   await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
 
   const panel = page.getByTestId('model-panel');
   await expect(panel).toHaveAttribute('data-state', 'folded');

@@ -6,7 +6,7 @@
  * an image within the stated tolerance of the fp32 model's (the Node runner's reference).
  */
 import { expect, test } from '@playwright/test';
-import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
@@ -51,9 +51,7 @@ test('an fp32 model kept as fp16: converted while downloading, resumed, reloaded
   await throttle(page, 0);
   await resetLog(page);
   await page.getByTestId('download-confirm').click();
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 120_000,
-  });
+  await expectModelReady(page);
   const resumed = weightRequests(await serverLog(page)).filter((r) => r.path === UNET_DATA);
   console.log('UNet external data after the reload:', resumed);
   // One ranged request from past the stored converted chunks; less than the whole file.
@@ -74,9 +72,7 @@ test('an fp32 model kept as fp16: converted while downloading, resumed, reloaded
   // Next visit: from IndexedDB, zero weight requests, the same image.
   await resetLog(page);
   await page.goto(appUrl);
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 120_000,
-  });
+  await expectModelReady(page);
   expect(weightRequests(await serverLog(page))).toEqual([]);
   const again = await generateImage(page, params);
   expect(Buffer.from(again.data).equals(Buffer.from(half.data))).toBe(true);

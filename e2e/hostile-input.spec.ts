@@ -8,8 +8,6 @@
 import { expect, test } from '@playwright/test';
 import { generateImage, openWithModel } from './support/app.ts';
 
-test.setTimeout(360_000);
-
 test('a hostile 10,000-character prompt generates, stays text, and trips no CSP rule', async ({
   page,
 }) => {

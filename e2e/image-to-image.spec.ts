@@ -22,9 +22,6 @@ const MAX_CHANNEL_DIFF = 3;
 const MAX_MEAN_DIFF = 0.25;
 
 test.describe('image-to-image on WebGPU', () => {
-  // Several 512×512 generations on SwiftShader (a CPU WebGPU) plus Node reference runs.
-  test.describe.configure({ timeout: 240_000 });
-
   test('a picked PNG, 2 steps at strength 0.5, matches the Node runner', async ({ page }) => {
     await openWithModel(page, 'tiny-fp32', 'webgpu');
     const submits = await countGpuSubmits(await appWorker(page));

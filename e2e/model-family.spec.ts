@@ -6,7 +6,7 @@
  * image-to-image control, and a second visit that loads from IndexedDB with zero weight requests.
  */
 import { expect, test } from '@playwright/test';
-import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
@@ -40,9 +40,7 @@ test('SDXL-Lightning: recognised, three UNet shards stored, 4 steps match the No
   for (const shard of SHARDS)
     await expect(progress.locator(`li[data-file="${shard}"]`)).toHaveCount(1);
   await throttle(page, 0);
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
 
   // Each shard is its own file on the host, fetched once as a whole (not one file in slices).
   const fetched = weightRequests(await serverLog(page)).filter((r) => r.path.includes('/unet/'));
@@ -89,9 +87,7 @@ test('SDXL-Lightning: recognised, three UNet shards stored, 4 steps match the No
   // Second visit: from IndexedDB (the three shards as stored), no weight request, same image.
   await resetLog(page);
   await page.goto(appUrl);
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
   expect(weightRequests(await serverLog(page))).toEqual([]);
   await expect(page.getByTestId('input-image-panel')).toHaveCount(0);
   const second = await generateImage(page, params);
@@ -112,9 +108,7 @@ test('a custom URL can be given a family by hand: SDXL Turbo files loaded as Lig
   await page.getByTestId('backend').selectOption('webgpu');
   await page.getByTestId('load-model').click();
   await page.getByTestId('load-without-storing').click({ timeout: 60_000 });
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
   await expect(page.getByTestId('steps').locator('option')).toHaveText(['4']);
   await expect(page.getByTestId('input-image-panel')).toHaveCount(0);
 });

@@ -4,7 +4,7 @@
  * from IndexedDB with zero weight requests and generate the same image.
  */
 import { expect, test } from '@playwright/test';
-import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { serverLog, resetLog, throttle, weightRequests } from './support/server-log.ts';
 
 test.afterEach(async ({ page }) => {
@@ -43,9 +43,7 @@ test('download once with progress, resume after a reload, then load from Indexed
   await throttle(page, 0);
   await resetLog(page);
   await page.getByTestId('download-confirm').click();
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
 
   const resumed = weightRequests(await serverLog(page));
   const resumedBytes = resumed.reduce((sum, r) => sum + r.bytes, 0);
@@ -66,9 +64,7 @@ test('download once with progress, resume after a reload, then load from Indexed
     if (r.url().includes('ort-wasm')) runtimeFiles.push(r.url());
   });
   await page.goto(appUrl);
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
   await expect(page.getByTestId('download-plan')).toHaveCount(0);
   expect(weightRequests(await serverLog(page))).toEqual([]);
   // Chromium has JSPI: the JSPI build of onnxruntime-web reads the stored Blobs on demand.

@@ -7,7 +7,7 @@
  * dropped connection, one 500) must heal by itself through the downloader's retries.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { MODEL_SERVER, generateImage } from './support/app.ts';
+import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
 import { serverLog, resetLog } from './support/server-log.ts';
 
 const MODEL_URL = `${MODEL_SERVER}/tiny-fp32/`;
@@ -55,10 +55,6 @@ async function fileComplete(page: Page, path: string): Promise<boolean> {
 test.afterEach(async ({ page }) => {
   await clearFaults(page);
 });
-
-// Each test downloads, loads and generates once (the first generation compiles every shader on
-// SwiftShader, slow on a busy machine); the first one also waits out a server's retries (31 s).
-test.setTimeout(420_000);
 
 test('permanent faults name the file, store nothing as complete, and a retry completes', async ({
   page,
@@ -109,9 +105,7 @@ test('permanent faults name the file, store nothing as complete, and a retry com
   await page.getByTestId('load-model').click();
   await expect(plan).toContainText('already stored', { timeout: 60_000 });
   await page.getByTestId('download-confirm').click();
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
   await expect(error).toHaveCount(0);
   expect((await storedFiles(page)).every((f) => f.complete)).toBe(true);
   await expect(page.locator('[data-testid=stored-models] li[data-complete=true]')).toHaveCount(1);
@@ -129,9 +123,7 @@ test('a dropped connection and a passing 500 are retried and heal by themselves'
   await setFault(page, 'path=unet/model.onnx_data&mode=drop&times=1&after=300000');
   await setFault(page, 'path=text_encoder/model.onnx&mode=500&times=1');
   await page.getByTestId('download-confirm').click();
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
   await expect(page.getByTestId('error')).toHaveCount(0);
 
   const log = (await serverLog(page)).filter((r) => r.method === 'GET');

@@ -4,7 +4,7 @@
  * means the servers are gone and the browser is offline too.
  */
 import { expect, test } from '@playwright/test';
-import { generateImage } from './support/app.ts';
+import { expectModelReady, generateImage } from './support/app.ts';
 import { startModelServer } from './support/model-server.ts';
 import { cachedUrls, requireBuiltApp, waitForOfflineReady } from './support/pwa.ts';
 import { TEST_MODELS_DIR } from './support/reference.ts';
@@ -14,7 +14,6 @@ test('after one online visit the app starts, loads its stored model and generate
   page,
   context,
 }) => {
-  test.setTimeout(240_000);
   const app = await startStaticServer({ root: requireBuiltApp() });
   const models = await startModelServer({ root: TEST_MODELS_DIR, port: 0 });
   try {
@@ -39,7 +38,7 @@ test('after one online visit the app starts, loads its stored model and generate
     await context.setOffline(false);
     await page.goto(appUrl);
     await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-    await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
+    await expectModelReady(page);
     await expect(page.getByTestId('offline-no-model')).toHaveCount(0);
     await expect(page.getByTestId('offline-status')).toContainText(/stored: \S*tiny-fp32/);
     const params = { prompt: 'a lighthouse at dusk', seed: 5, steps: 1 };
@@ -61,7 +60,7 @@ test('after one online visit the app starts, loads its stored model and generate
     const requestsBefore = app.requests.length + models.requests.length;
     await context.setOffline(true);
     await page.reload();
-    await expect(status).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
+    await expectModelReady(page);
     await expect(page.getByTestId('offline-no-model')).toHaveCount(0);
     await expect(page.getByTestId('offline-status')).toContainText('App ready offline');
     const offline = await generateImage(page, params);

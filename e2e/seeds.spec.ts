@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { generateImage, openWithModel } from './support/app.ts';
+import { expectModelReady, generateImage, openWithModel } from './support/app.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
 /** As in text-to-image.spec.ts: WebGPU vs the Node runner's wasm kernels, last-bit rounding. */
@@ -64,9 +64,7 @@ test('an image kept before torch-cpu (its parameters name no generator) is made 
   expect(await page.evaluate(forgetNoiseGenerator)).toBe(1);
   await page.reload();
   // The model loads again from this browser's storage (slow on a busy machine).
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 240_000,
-  });
+  await expectModelReady(page);
   await expect(noise).toHaveValue('torch-cpu');
   await expect(page.getByTestId('history-item')).toHaveCount(1);
 

@@ -4,6 +4,20 @@ import type { RgbaImage } from './reference.ts';
 
 export const MODEL_SERVER = `http://127.0.0.1:${process.env['MODEL_SERVER_PORT'] ?? 4174}`;
 
+/**
+ * How long a model load may take in these tests. The tiny models load in about a minute on
+ * SwiftShader on a 2-core machine, nearly all of it the warm-up image compiling every WGSL
+ * shader; one busy core beside it pushed a load past 90 s, and CI's machine is busy.
+ */
+export const MODEL_READY_TIMEOUT_MS = 240_000;
+
+/** Waits until the model is loaded (from the network or from storage) and ready to generate. */
+export async function expectModelReady(page: Page): Promise<void> {
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
+    timeout: MODEL_READY_TIMEOUT_MS,
+  });
+}
+
 export async function openWithModel(
   page: Page,
   model: string,
@@ -14,9 +28,7 @@ export async function openWithModel(
   // ?model= plans the download as soon as the worker is up; a new browser profile has nothing
   // stored, so the app shows what it would store and waits for the user's go-ahead.
   await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'ready', {
-    timeout: 90_000,
-  });
+  await expectModelReady(page);
 }
 
 export interface GenerateOptions {
