@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectModelReady, generateImage, MODEL_SERVER } from './support/app.ts';
+import { generateImage, MODEL_SERVER, openWithModel } from './support/app.ts';
 import { nodeRunnerImage, pixelDiff } from './support/reference.ts';
 
 test.describe('choosing a backend for the model', () => {
@@ -20,10 +20,7 @@ test.describe('choosing a backend for the model', () => {
   test('the same fp16 model runs on the labelled WebAssembly fallback and matches the Node runner', async ({
     page,
   }) => {
-    const modelUrl = `${MODEL_SERVER}/tiny-fp16/`;
-    await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=wasm`);
-    await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-    await expectModelReady(page);
+    await openWithModel(page, 'tiny-fp16', 'wasm');
     await expect(page.getByTestId('model-info')).toContainText('WebAssembly (slow fallback)');
     await expect(page.getByTestId('model-info')).toHaveAttribute('data-dtype', 'float16');
 

@@ -7,14 +7,13 @@
 import { expect, test, type Page, type Worker } from '@playwright/test';
 import {
   appWorker,
-  expectModelReady,
   generateImage,
   MODEL_READY_TIMEOUT_MS,
   MODEL_SERVER,
+  openWithModel,
 } from './support/app.ts';
 import { pixelDiff } from './support/reference.ts';
 
-const MODEL_URL = `${MODEL_SERVER}/tiny-fp32/`;
 const IMAGE = { prompt: 'a lighthouse in a storm', seed: 11, steps: 1, timeoutMs: 180_000 };
 
 /** GET requests for weight files since the last reset of the model server's log. */
@@ -49,14 +48,6 @@ async function captureGpuDevices(worker: Worker): Promise<void> {
   });
 }
 
-/** Opens the app, downloads the tiny model into IndexedDB and waits until it is loaded. */
-async function openAndStore(page: Page, beforeLoad?: (worker: Worker) => Promise<void>) {
-  await page.goto(`./?model=${encodeURIComponent(MODEL_URL)}&backend=webgpu`);
-  await beforeLoad?.(await appWorker(page));
-  await page.getByTestId('download-confirm').click({ timeout: 60_000 });
-  await expectModelReady(page);
-}
-
 /** The notice for `reason` shows, the model loads again from storage, and it says so. */
 async function expectRecovered(page: Page, reason: string) {
   const notice = page.getByTestId('restart-notice');
@@ -80,7 +71,7 @@ test('a lost GPU device: a fresh worker reloads the model from storage and gener
   page,
 }) => {
   test.setTimeout(600_000);
-  await openAndStore(page, captureGpuDevices);
+  await openWithModel(page, 'tiny-fp32', 'webgpu', captureGpuDevices);
   const before = await generateImage(page, IMAGE);
   expect(before.backend).toBe('webgpu');
 
@@ -150,7 +141,7 @@ for (const failure of WORKER_FAILURES) {
     page,
   }) => {
     test.setTimeout(600_000);
-    await openAndStore(page);
+    await openWithModel(page, 'tiny-fp32');
     const before = await generateImage(page, IMAGE);
     const failed = await appWorker(page);
     await page.request.post(`${MODEL_SERVER}/__stats/reset`);

@@ -18,13 +18,20 @@ export async function expectModelReady(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Opens the app with `model` (a folder of the model server) in the URL, downloads it into
+ * IndexedDB and waits until it is loaded. `beforeLoad` runs in the app's worker first (e.g.
+ * to wrap a WebGPU call before onnxruntime-web makes it).
+ */
 export async function openWithModel(
   page: Page,
   model: string,
   backend: 'auto' | 'webgpu' | 'wasm' = 'webgpu',
+  beforeLoad?: (worker: Worker) => Promise<void>,
 ) {
   const modelUrl = `${MODEL_SERVER}/${model}/`;
   await page.goto(`./?model=${encodeURIComponent(modelUrl)}&backend=${backend}`);
+  await beforeLoad?.(await appWorker(page));
   // ?model= plans the download as soon as the worker is up; a new browser profile has nothing
   // stored, so the app shows what it would store and waits for the user's go-ahead.
   await page.getByTestId('download-confirm').click({ timeout: 60_000 });
